@@ -1,0 +1,180 @@
+"""The `baton` console command.
+
+    baton serve [--host 127.0.0.1] [--port 8741] [--token T] [--max-parallel 3] [--no-worker]
+    baton worker [celery worker options...]
+    baton manage <django command> [...]
+
+`serve` applies migrations, loads the agent registry, then runs daphne and, for the embedded default (no
+REDIS_URL), a Celery worker on the filesystem broker, all in the foreground until Ctrl-C or SIGTERM, when it stops
+its children cleanly and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from types import FrameType
+
+SHUTDOWN_GRACE_SECONDS = 10.0
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::"})  # noqa: S104 - compared against, not bound
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baton_site.settings")
+    import django
+
+    django.setup()
+
+
+def _prepare_database(verbosity: int) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=verbosity)
+    from django.apps import apps
+
+    if apps.is_installed("agents"):
+        try:
+            call_command("load_agents", verbosity=verbosity)
+        except Exception as exc:  # noqa: BLE001 - a registry problem must not stop the server from starting
+            print(f"baton: agent registry not loaded: {exc}", file=sys.stderr)
+
+
+class _Supervisor:
+    """Runs child processes in the foreground and stops them all when one exits or a signal arrives."""
+
+    def __init__(self) -> None:
+        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.stopping = False
+
+    def spawn(self, name: str, argv: Sequence[str], env: dict[str, str]) -> None:
+        self.children.append((name, subprocess.Popen(list(argv), env=env)))  # noqa: S603 - our own argv
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping = True
+
+    def run(self) -> int:
+        signal.signal(signal.SIGINT, self.request_stop)
+        signal.signal(signal.SIGTERM, self.request_stop)
+        exit_code = 0
+        while not self.stopping:
+            for name, child in self.children:
+                code = child.poll()
+                if code is not None:
+                    print(f"baton: {name} exited with status {code}; stopping", file=sys.stderr)
+                    exit_code = code or 1
+                    self.stopping = True
+                    break
+            time.sleep(0.2)
+        self.stop_all()
+        return exit_code
+
+    def stop_all(self) -> None:
+        for _, child in self.children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + SHUTDOWN_GRACE_SECONDS
+        for _, child in self.children:
+            remaining = max(0.0, deadline - time.monotonic())
+            try:
+                child.wait(timeout=remaining)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "baton_site.settings")
+    if args.token is not None:
+        env["BATON_API_TOKEN"] = args.token
+    if args.max_parallel is not None:
+        env["BATON_MAX_PARALLEL"] = str(args.max_parallel)
+    if "BATON_ALLOWED_HOSTS" not in env:
+        if args.host in WILDCARD_HOSTS:
+            print(
+                "baton: binding all interfaces; set BATON_ALLOWED_HOSTS to the names clients use",
+                file=sys.stderr,
+            )
+        elif args.host not in LOCAL_HOSTS:
+            env["BATON_ALLOWED_HOSTS"] = f"localhost,127.0.0.1,[::1],{args.host}"
+    os.environ.update(env)
+
+    _setup_django()
+    from django.conf import settings
+
+    _prepare_database(verbosity=args.verbosity)
+
+    supervisor = _Supervisor()
+    daphne = [
+        sys.executable,
+        "-m",
+        "daphne",
+        "-b",
+        args.host,
+        "-p",
+        str(args.port),
+        "baton_site.asgi:application",
+    ]
+    if args.verbosity == 0:
+        daphne[3:3] = ["-v", "0"]
+    supervisor.spawn("daphne", daphne, env)
+    if not args.no_worker and not settings.REDIS_URL:
+        worker = [sys.executable, "-m", "celery", "-A", "baton_site", "worker", "--pool", "threads"]
+        worker += ["--concurrency", "8", "--loglevel", "WARNING" if args.verbosity < 2 else "INFO"]
+        supervisor.spawn("celery worker", worker, env)
+    token_note = "token required" if settings.BATON_API_TOKEN else "no token: open"
+    print(f"baton: serving on http://{args.host}:{args.port}/ ({token_note}); Ctrl-C to stop", flush=True)
+    return supervisor.run()
+
+
+def _worker(extra: Sequence[str]) -> int:
+    _setup_django()
+    from baton_site.celery import app
+
+    app.worker_main(["worker", "--loglevel", "INFO", *extra])
+    return 0
+
+
+def _manage(extra: Sequence[str]) -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baton_site.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["baton manage", *extra])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="baton", description="Baton orchestration server.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="apply migrations and run the server in the foreground")
+    serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8741, help="listen port (default 8741)")
+    serve.add_argument("--token", default=None, help="bearer token required by the API (default: none, open)")
+    serve.add_argument(
+        "--max-parallel", type=int, default=None, help="maximum concurrent dispatches (default 3)"
+    )
+    serve.add_argument("--no-worker", action="store_true", help="do not start the embedded Celery worker")
+    serve.add_argument("--verbosity", type=int, default=1, choices=[0, 1, 2])
+    commands.add_parser("worker", help="run a Celery worker (extra arguments go to celery)")
+    commands.add_parser("manage", help="run a Django management command, e.g. `baton manage createsuperuser`")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("worker", "manage"):
+        return _worker(argv[1:]) if argv[0] == "worker" else _manage(argv[1:])
+    args = build_parser().parse_args(argv)
+    if args.max_parallel is not None and args.max_parallel < 1:
+        build_parser().error("--max-parallel must be at least 1")
+    return _serve(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""WebSocket routes (filled in by the streams)."""
+
+from __future__ import annotations
+
+websocket_urlpatterns: list = []

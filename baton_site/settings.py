@@ -1,0 +1,250 @@
+"""Baton settings.
+
+Every environment variable is read here, once, through the typed helpers of `baton_site.env`; each has a safe
+local default, so `baton serve` on a fresh machine needs no configuration (SQLite and the in-memory channel layer
+in a data directory inside the working directory). Optional infrastructure switches on when its URL is set
+(`DATABASE_URL` for PostgreSQL, `REDIS_URL` for the channel layer and the Celery broker). A malformed value stops
+the process at start-up with `ImproperlyConfigured`. Keep code out of this module beyond reading configuration.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from corsheaders.defaults import default_headers as cors_default_headers
+
+from baton_site import runtime
+from baton_site.env import env_bool, env_float, env_float_list, env_int, env_list, env_secret, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PROCESS_STARTED_AT = runtime.STARTED_AT
+
+# --- Data directory -------------------------------------------------------------------------------------------
+DATA_DIR = Path(env_str("BATON_DATA_DIR", str(Path.cwd() / ".baton"))).expanduser().resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """Read DJANGO_SECRET_KEY, else a key generated once and kept in the data directory."""
+    configured = env_secret("DJANGO_SECRET_KEY")
+    if configured:
+        return configured
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+# --- Core Django ----------------------------------------------------------------------------------------------
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env_list("BATON_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("BATON_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "baton_site",
+    "agents",
+    "plans",
+    "executions",
+    "decisions",
+    "pmo",
+    "webhooks",
+]
+
+MIDDLEWARE = [
+    # CORS is outermost so that pre-flight OPTIONS requests and 401 answers both carry CORS headers.
+    "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "baton_site.auth.BearerTokenMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "baton_site.urls"
+WSGI_APPLICATION = "baton_site.wsgi.application"
+ASGI_APPLICATION = "baton_site.asgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "baton.sqlite3",
+            "OPTIONS": {
+                # Writers take the database lock when their transaction begins, so two writers never deadlock
+                # upgrading a read lock; WAL lets readers proceed while one writer commits.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth, CORS -----------------------------------------------------------------------------------------------
+BATON_API_TOKEN = (env_secret("BATON_API_TOKEN") or "").strip()
+_cors_origins = env_list("BATON_CORS_ORIGINS", [])
+CORS_ALLOW_CREDENTIALS = True
+# Browsers ignore a "*" allow-list on credentialed requests, so name the headers instead.
+CORS_ALLOW_HEADERS = [
+    *cors_default_headers,
+    "cache-control",
+    "idempotency-key",
+    "last-event-id",
+    "x-request-id",
+    "x-correlation-id",
+]
+CORS_PREFLIGHT_MAX_AGE = 600
+if "*" in _cors_origins:
+    CORS_ALLOW_ALL_ORIGINS = True
+elif _cors_origins:
+    CORS_ALLOWED_ORIGINS = _cors_origins
+else:
+    CORS_ALLOWED_ORIGIN_REGEXES = [r"^https?://(localhost|127\.0\.0\.1)(:\d+)?$"]
+LOGIN_URL = "/admin/login/"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# --- Internationalisation, static files -----------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+# --- REST framework and OpenAPI -------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    # The API authenticates with the bearer-token middleware only; no session authentication (see DESIGN.md,
+    # security rules), so DRF neither reads cookies nor enforces CSRF on API calls.
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "baton_site.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Baton API",
+    "DESCRIPTION": (
+        "Orchestration server for teams of AI coding agents: planner, execution engine, human decisions, "
+        "live events, webhooks and the PMO board. With a token configured, send `Authorization: Bearer <token>`."
+    ),
+    "VERSION": runtime.package_version(),
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+    },
+    "SECURITY": [{"bearerAuth": []}],
+    "PREPROCESSING_HOOKS": ["baton_site.openapi.only_api_paths"],
+    "ENUM_NAME_OVERRIDES": {},
+}
+
+# --- Channels -------------------------------------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # Channels drops messages when a group's buffer is full: size it for bursts; SSE clients recover
+            # anything dropped from the event table by sequence.
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 5000, "expiry": 60, "group_expiry": 86400},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 5000}}
+    }
+
+# --- Celery ---------------------------------------------------------------------------------------------------
+CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+if not REDIS_URL:
+    for _folder in ("queue", "processed"):
+        (DATA_DIR / "broker" / _folder).mkdir(parents=True, exist_ok=True)
+CELERY_BROKER_TRANSPORT_OPTIONS = (
+    {}
+    if REDIS_URL
+    else {
+        "data_folder_in": str(DATA_DIR / "broker" / "queue"),
+        "data_folder_out": str(DATA_DIR / "broker" / "queue"),
+        "processed_folder": str(DATA_DIR / "broker" / "processed"),
+        "store_processed": False,
+    }
+)
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 4
+CELERY_TASK_TIME_LIMIT = 120
+CELERY_TASK_SOFT_TIME_LIMIT = 90
+CELERY_TASK_ALWAYS_EAGER = env_bool("BATON_CELERY_EAGER", default=False)
+
+# --- Baton ----------------------------------------------------------------------------------------------------
+BATON_MAX_PARALLEL = env_int("BATON_MAX_PARALLEL", 3, minimum=1)
+BATON_AGENT_DIRS = [Path(p).expanduser() for p in env_list("BATON_AGENT_DIRS", [], separator=":")]
+BATON_WEBHOOK_RETRY_DELAYS = env_float_list("BATON_WEBHOOK_RETRY_DELAYS", [5.0, 30.0, 300.0])
+BATON_WEBHOOK_TIMEOUT = env_float("BATON_WEBHOOK_TIMEOUT", 10.0, minimum=0.1)
+BATON_SSE_KEEPALIVE = env_float("BATON_SSE_KEEPALIVE", 30.0, minimum=0.05)
+
+# --- Logging --------------------------------------------------------------------------------------------------
+LOG_LEVEL = env_str("BATON_LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

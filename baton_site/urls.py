@@ -1,0 +1,26 @@
+"""URL map: the REST API under /api/v1/, its OpenAPI document and viewers, the admin, and the HTML pages."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
+
+from baton_site.health import HealthView, ReadyView
+from baton_site.openapi import OpenApiDocumentView
+
+handler404 = "baton_site.errors.not_found"
+handler500 = "baton_site.errors.server_error"
+
+api_v1 = [
+    path("health", HealthView.as_view(), name="health"),
+    path("ready", ReadyView.as_view(), name="ready"),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("openapi.json", OpenApiDocumentView.as_view(), name="openapi-schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="swagger-ui"),
+    path("redoc", SpectacularRedocView.as_view(url_name="openapi-schema"), name="redoc"),
+    path("admin/", admin.site.urls),
+]

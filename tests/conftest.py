@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+
+@pytest.fixture
+def api() -> APIClient:
+    """An anonymous API client (no token)."""
+    return APIClient()
+
+
+@pytest.fixture
+def api_token(settings) -> str:
+    """Configure a bearer token for the duration of a test and return it."""
+    settings.BATON_API_TOKEN = "test-token-0123456789"
+    return settings.BATON_API_TOKEN
+
+
+@pytest.fixture
+def authed_api(api_token) -> APIClient:
+    """An API client presenting the configured token."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token}")
+    return client
