@@ -4,12 +4,19 @@ With a token configured, every request under /api/ (and /ws/ and /metrics) outsi
 needs `Authorization: Bearer <token>`; failures get 401 with the contract's exact body. The comparison is
 constant-time. CORS runs outside this middleware, so pre-flight requests never reach it with a 401 and every
 401 still carries CORS headers. Admin and HTML pages authenticate with Django sessions instead.
+
+Event streams: a browser's `EventSource` cannot send headers, so the SSE path `/api/v1/events/{task_id}` (and only
+that path) also accepts the token as `?token=`. WebSocket handshakes (`/ws/...`) never pass through Django's
+middleware; `baton_site.routing` checks them with `scope_is_authorized` (the header or `?token=`).
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from urllib.parse import parse_qs
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
@@ -20,6 +27,9 @@ EXEMPT_PATHS = frozenset(
 )
 PROTECTED_PREFIXES = ("/api/", "/ws/")
 UNAUTHORIZED_BODY = {"error": "unauthorized", "detail": "Valid Bearer token required."}
+# The only HTTP path where the token may travel in the query string (EventSource cannot send headers).
+QUERY_TOKEN_PATH = re.compile(r"/api/v1/events/[^/]+")
+QUERY_TOKEN_PARAMETER = "token"  # noqa: S105 - the parameter's name, not a secret
 
 
 def token_matches(candidate: str | None, expected: str) -> bool:
@@ -47,10 +57,35 @@ def request_needs_token(method: str, path: str) -> bool:
     return path.startswith(PROTECTED_PREFIXES)
 
 
+def query_token_allowed(method: str, path: str) -> bool:
+    """Whether this request may carry the token as `?token=` (the SSE stream, read with GET, only)."""
+    return method == "GET" and QUERY_TOKEN_PATH.fullmatch(path) is not None
+
+
 def request_is_authorized(request: HttpRequest) -> bool:
-    if not request_needs_token(request.method or "GET", request.path):
+    method = request.method or "GET"
+    if not request_needs_token(method, request.path):
         return True
-    return token_matches(bearer_credential(request.headers.get("Authorization")), settings.BATON_API_TOKEN)
+    expected = settings.BATON_API_TOKEN
+    if token_matches(bearer_credential(request.headers.get("Authorization")), expected):
+        return True
+    return query_token_allowed(method, request.path) and token_matches(
+        request.GET.get(QUERY_TOKEN_PARAMETER), expected
+    )
+
+
+def scope_is_authorized(scope: Mapping[str, Any]) -> bool:
+    """A WebSocket handshake's credentials: `Authorization: Bearer <token>` or `?token=<token>`, constant-time."""
+    expected = settings.BATON_API_TOKEN
+    if not expected:
+        return True
+    headers = {name.lower(): value for name, value in scope.get("headers", [])}
+    header = headers.get(b"authorization", b"").decode("latin-1")
+    if token_matches(bearer_credential(header), expected):
+        return True
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    candidates = query.get(QUERY_TOKEN_PARAMETER, [])
+    return len(candidates) == 1 and token_matches(candidates[0], expected)
 
 
 def unauthorized_response() -> JsonResponse:

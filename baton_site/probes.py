@@ -4,8 +4,12 @@ from __future__ import annotations
 
 
 def active_executions() -> int:
-    return 0
+    from executions.selectors import active_execution_count
+
+    return active_execution_count()
 
 
 def pending_decisions() -> int:
-    return 0
+    from decisions.selectors import pending_decision_count
+
+    return pending_decision_count()

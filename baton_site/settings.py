@@ -9,11 +9,13 @@ the process at start-up with `ImproperlyConfigured`. Keep code out of this modul
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 
 import dj_database_url
 from corsheaders.defaults import default_headers as cors_default_headers
+from django.core.exceptions import ImproperlyConfigured
 
 from baton_site import runtime
 from baton_site.env import env_bool, env_float, env_float_list, env_int, env_list, env_secret, env_str
@@ -208,7 +210,7 @@ else:
 # --- Celery ---------------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (DATA_DIR / "broker" / _folder).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {}
@@ -217,6 +219,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(DATA_DIR / "broker" / "queue"),
         "data_folder_out": str(DATA_DIR / "broker" / "queue"),
         "processed_folder": str(DATA_DIR / "broker" / "processed"),
+        "control_folder": str(DATA_DIR / "broker" / "control"),
         "store_processed": False,
     }
 )
@@ -233,9 +236,13 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("BATON_CELERY_EAGER", default=False)
 
 # --- Baton ----------------------------------------------------------------------------------------------------
 BATON_MAX_PARALLEL = env_int("BATON_MAX_PARALLEL", 3, minimum=1)
+BATON_PROJECT_ROOTS = [
+    Path(p).expanduser().resolve() for p in env_list("BATON_PROJECT_ROOTS", [], separator=":")
+]
 BATON_AGENT_DIRS = [Path(p).expanduser() for p in env_list("BATON_AGENT_DIRS", [], separator=":")]
 BATON_WEBHOOK_RETRY_DELAYS = env_float_list("BATON_WEBHOOK_RETRY_DELAYS", [5.0, 30.0, 300.0])
 BATON_WEBHOOK_TIMEOUT = env_float("BATON_WEBHOOK_TIMEOUT", 10.0, minimum=0.1)
+BATON_DECISION_TTL_HOURS = env_float("BATON_DECISION_TTL_HOURS", 0.0, minimum=0.0)
 BATON_SSE_KEEPALIVE = env_float("BATON_SSE_KEEPALIVE", 30.0, minimum=0.05)
 
 # --- Logging --------------------------------------------------------------------------------------------------
@@ -248,3 +255,34 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Webhooks -------------------------------------------------------------------------------------------------
+# URL safety (DESIGN.md, security rules): a webhook URL must be https, except for loopback hosts, which local
+# development may use over http (set BATON_WEBHOOK_ALLOW_LOOPBACK=false on a server other people can reach).
+# Addresses that are not globally routable (private, link-local, metadata, CGNAT, ...) are refused unless
+# BATON_WEBHOOK_ALLOW_HOSTS names the host, the address or a network holding it (comma-separated).
+BATON_WEBHOOK_ALLOW_LOOPBACK = env_bool("BATON_WEBHOOK_ALLOW_LOOPBACK", default=True)
+BATON_WEBHOOK_ALLOW_HOSTS = [host.lower() for host in env_list("BATON_WEBHOOK_ALLOW_HOSTS", [])]
+for _entry in BATON_WEBHOOK_ALLOW_HOSTS:
+    if "/" in _entry:
+        try:
+            ipaddress.ip_network(_entry, strict=False)
+        except ValueError as _exc:
+            raise ImproperlyConfigured(f"BATON_WEBHOOK_ALLOW_HOSTS: {_entry!r} is not a network") from _exc
+# A webhook is disabled after this many consecutive deliveries that exhausted their attempts.
+BATON_WEBHOOK_AUTO_DISABLE_AFTER = env_int("BATON_WEBHOOK_AUTO_DISABLE_AFTER", 10, minimum=1)
+# Every worker runs the delivery sweep this often: a pending delivery overdue by REQUEUE_AFTER seconds (its message
+# was lost: a web process died after its commit, a worker died holding prefetched messages) or a delivery claimed
+# longer than CLAIM_TIMEOUT seconds ago (its worker died mid-attempt) is enqueued again.
+BATON_WEBHOOK_SWEEP_INTERVAL = env_float("BATON_WEBHOOK_SWEEP_INTERVAL", 5.0, minimum=0.05)
+BATON_WEBHOOK_REQUEUE_AFTER = env_float("BATON_WEBHOOK_REQUEUE_AFTER", 60.0, minimum=0.1)
+BATON_WEBHOOK_CLAIM_TIMEOUT = env_float("BATON_WEBHOOK_CLAIM_TIMEOUT", 150.0, minimum=1.0)
+if BATON_WEBHOOK_CLAIM_TIMEOUT <= BATON_WEBHOOK_TIMEOUT:
+    raise ImproperlyConfigured("BATON_WEBHOOK_CLAIM_TIMEOUT must be longer than BATON_WEBHOOK_TIMEOUT")
+BATON_WEBHOOK_FAILURE_LOG = DATA_DIR / "webhook-failures.jsonl"
+if not REDIS_URL:
+    # kombu's virtual transports sleep this long whenever the queue is empty (kombu's default, 1 s, would add up
+    # to a second to every delivery on the filesystem broker).
+    CELERY_BROKER_TRANSPORT_OPTIONS["polling_interval"] = env_float(
+        "BATON_BROKER_POLL_INTERVAL", 0.05, minimum=0.005
+    )

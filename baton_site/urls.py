@@ -15,6 +15,13 @@ handler500 = "baton_site.errors.server_error"
 api_v1 = [
     path("health", HealthView.as_view(), name="health"),
     path("ready", ReadyView.as_view(), name="ready"),
+    path("", include("agents.urls")),
+    path("", include("plans.urls")),
+    path("", include("executions.urls")),
+    path("", include("executions.stream_urls")),
+    path("", include("decisions.urls")),
+    path("", include("webhooks.urls")),
+    path("", include("pmo.urls")),
 ]
 
 urlpatterns = [

@@ -23,3 +23,14 @@ def authed_api(api_token) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_token}")
     return client
+
+
+@pytest.fixture
+def registry(db, settings):
+    """The shipped agent roster loaded into the database (no extra folders)."""
+    from agents.services import registry_reload
+
+    settings.BATON_AGENT_DIRS = []
+    report = registry_reload()
+    assert not report.errors
+    return report

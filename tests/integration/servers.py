@@ -45,11 +45,20 @@ def fresh_database_url() -> Iterator[str | None]:
 class BatonServer:
     """A running `baton serve` child process and its base URL."""
 
-    def __init__(self, process: subprocess.Popen[bytes], url: str, data_dir: Path, log_path: Path) -> None:
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        url: str,
+        data_dir: Path,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.process = process
         self.url = url
         self.data_dir = data_dir
         self.log_path = log_path
+        # The child's environment: run `baton manage ...` with it to act on the same database.
+        self.env = env or {}
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -62,10 +71,16 @@ class BatonServer:
 
 @contextlib.contextmanager
 def baton_server(
-    tmp_path: Path, *args: str, env: dict[str, str] | None = None, ready_timeout: float = 60.0
+    tmp_path: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    ready_timeout: float = 60.0,
+    data_dir: Path | None = None,
 ) -> Iterator[BatonServer]:
+    """Run `baton serve` on a free port. Several servers share one SQLite database when given the same
+    `data_dir`; on PostgreSQL, pass the first one's `env["DATABASE_URL"]` in `env` to share its database."""
     port = free_port()
-    data_dir = tmp_path / f"data-{port}"
+    data_dir = data_dir or tmp_path / f"data-{port}"
     log_path = tmp_path / f"server-{port}.log"
     with fresh_database_url() as database_url:
         child_env = {
@@ -80,7 +95,7 @@ def baton_server(
             process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, env=child_env, cwd=tmp_path
             )
-        server = BatonServer(process, f"http://127.0.0.1:{port}", data_dir, log_path)
+        server = BatonServer(process, f"http://127.0.0.1:{port}", data_dir, log_path, child_env)
         try:
             deadline = time.monotonic() + ready_timeout
             while True:
@@ -103,3 +118,30 @@ def baton_server(
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+
+
+@contextlib.contextmanager
+def redis_server(tmp_path: Path) -> Iterator[str]:
+    """A real `redis-server` (Debian package) on a free loopback port, without persistence; yields its URL."""
+    port = free_port()
+    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    command += ["--dir", str(tmp_path)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,0 +1,259 @@
+"""Execution lifecycle benchmark against a real `baton serve`.
+
+    python bench/lifecycle.py [--url http://127.0.0.1:8741] [--lifecycles 200] [--clients 8]
+
+Without --url it starts `baton serve` (SQLite, the default set-up) on a free port with a fresh data directory,
+seeded with 100,000 usage records. It then measures:
+1. N complete lifecycles (plan, start, record every step, gates, complete) driven over HTTP by C concurrent
+   clients: lifecycles/s and p50/p99 request latency (goal: p99 < 50 ms with 8 clients);
+2. `GET /api/v1/usage?agent=X` with 100,000 usage records (goal: < 100 ms);
+3. `record` on a plan of 1,000 steps in 10 phases: p99 per call (goal: <= 20 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.executions.plans import inline_plan  # noqa: E402
+from tests.integration.servers import baton_server  # noqa: E402
+
+AGENTS = ["backend-engineer--python", "test-engineer--python", "code-reviewer", "architect"]
+
+
+def seed_usage(data_dir: Path, count: int) -> None:
+    """Write `count` usage records straight into the server's SQLite database before it starts."""
+    os.environ["BATON_DATA_DIR"] = str(data_dir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baton_site.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from executions.models import AgentUsage, UsageRecord
+
+    call_command("migrate", verbosity=0)
+    now = timezone.now()
+    batch = 5000
+    for start in range(0, count, batch):
+        records = UsageRecord.objects.bulk_create(
+            [
+                UsageRecord(
+                    task_id=f"task-seed{n:07d}",
+                    timestamp=now,
+                    total_agents=2,
+                    total_tokens=1000,
+                    risk_level="LOW",
+                    outcome="SHIP" if n % 5 else "REVISE",
+                )
+                for n in range(start, min(count, start + batch))
+            ]
+        )
+        if records[0].pk is None:
+            records = list(UsageRecord.objects.filter(task_id__in=[r.task_id for r in records]))
+        AgentUsage.objects.bulk_create(
+            [
+                AgentUsage(
+                    usage=record,
+                    agent_name=AGENTS[(index + offset) % len(AGENTS)],
+                    steps=1,
+                    estimated_tokens=500,
+                )
+                for index, record in enumerate(records)
+                for offset in range(2)
+            ]
+        )
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+class Client:
+    def __init__(self, url: str, token: str | None) -> None:
+        self.url = url
+        self.session = requests.Session()
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+        self.latencies: list[float] = []
+
+    def call(self, method: str, path: str, **kwargs: object) -> dict:
+        started = time.perf_counter()
+        response = self.session.request(method, f"{self.url}{path}", timeout=30, **kwargs)
+        self.latencies.append((time.perf_counter() - started) * 1000)
+        if response.status_code >= 400:
+            raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:200]}")
+        return response.json()
+
+
+def dispatched(actions: list[dict]) -> list[dict]:
+    out = []
+    for action in actions:
+        if action["action_type"] == "dispatch":
+            out.append(action)
+            out.extend(action["parallel_actions"])
+    return out
+
+
+def lifecycle(client: Client, number: int) -> None:
+    plan = client.call(
+        "POST", "/api/v1/plans", json={"description": f"Add CSV export number {number} of invoices"}
+    )
+    body = client.call("POST", "/api/v1/executions", json={"plan_id": plan["plan_id"]})
+    task_id = body["execution"]["task_id"]
+    pending = list(body["next_actions"])
+    while pending:
+        action = pending.pop(0)
+        kind = action["action_type"]
+        if kind == "dispatch":
+            for item in [action, *action["parallel_actions"]]:
+                result = client.call(
+                    "POST",
+                    f"/api/v1/executions/{task_id}/record",
+                    json={
+                        "step_id": item["step_id"],
+                        "agent": item["agent_name"],
+                        "status": "complete",
+                        "tokens": 100,
+                    },
+                )
+                pending.extend(result["next_actions"])
+        elif kind == "gate":
+            result = client.call(
+                "POST",
+                f"/api/v1/executions/{task_id}/gate",
+                json={"phase_id": action["phase_id"], "result": "pass"},
+            )
+            pending.extend(result["next_actions"])
+        elif kind == "complete":
+            client.call("POST", f"/api/v1/executions/{task_id}/complete")
+            return
+        elif kind == "wait":
+            continue
+        else:
+            raise RuntimeError(f"unexpected action {action}")
+    # A HIGH-risk plan waits on plan_review: approve it and go on.
+    decisions = client.call("GET", "/api/v1/decisions", params={"task_id": task_id, "status": "pending"})
+    for decision in decisions["decisions"]:
+        client.call("POST", f"/api/v1/decisions/{decision['request_id']}/resolve", json={"option": "approve"})
+    result = client.call("POST", f"/api/v1/executions/{task_id}/next")
+    if result["next_actions"]:
+        raise RuntimeError("lifecycle did not finish")
+
+
+def run_lifecycles(url: str, token: str | None, total: int, clients: int) -> None:
+    workers = [Client(url, token) for _ in range(clients)]
+    counter = iter(range(total))
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def work(client: Client) -> None:
+        while True:
+            with lock:
+                number = next(counter, None)
+            if number is None:
+                return
+            try:
+                lifecycle(client, number)
+            except BaseException as exc:  # report, do not hang
+                errors.append(exc)
+                return
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=work, args=(client,)) for client in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise errors[0]
+    latencies = [value for client in workers for value in client.latencies]
+    print(
+        f"lifecycles: {total} with {clients} clients in {elapsed:.1f} s = {total / elapsed:.1f} lifecycles/s"
+    )
+    print(
+        f"  requests: {len(latencies)}  p50 {statistics.median(latencies):.1f} ms  "
+        f"p99 {percentile(latencies, 0.99):.1f} ms  max {max(latencies):.1f} ms"
+    )
+
+
+def run_usage(url: str, token: str | None) -> None:
+    client = Client(url, token)
+    for _ in range(3):
+        client.call("GET", "/api/v1/usage", params={"agent": "code-reviewer", "limit": 50})
+    client.latencies.clear()
+    for _ in range(20):
+        body = client.call("GET", "/api/v1/usage", params={"agent": "code-reviewer", "limit": 50})
+    print(
+        f"usage?agent=X over {body['summary']['total_tasks']} matching tasks: "
+        f"p50 {statistics.median(client.latencies):.1f} ms  p99 {percentile(client.latencies, 0.99):.1f} ms"
+    )
+
+
+def run_big_plan(url: str, token: str | None) -> None:
+    client = Client(url, token)
+    plan = inline_plan([[{} for _ in range(100)] for _ in range(10)])
+    body = client.call("POST", "/api/v1/executions", json={"plan": plan})
+    task_id = body["execution"]["task_id"]
+    client.latencies.clear()
+    record_latencies: list[float] = []
+    for phase in range(10):
+        for step in range(100):
+            client.call(
+                "POST",
+                f"/api/v1/executions/{task_id}/record",
+                json={
+                    "step_id": f"{phase}.{step}",
+                    "agent": "backend-engineer--python",
+                    "status": "complete",
+                },
+            )
+            record_latencies.append(client.latencies[-1])
+        client.call("POST", f"/api/v1/executions/{task_id}/gate", json={"phase_id": phase, "result": "pass"})
+    print(
+        f"record on a 1,000-step plan: {len(record_latencies)} calls  p50 {statistics.median(record_latencies):.1f} ms"
+        f"  p99 {percentile(record_latencies, 0.99):.1f} ms"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url")
+    parser.add_argument("--token")
+    parser.add_argument("--lifecycles", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--usage-records", type=int, default=100_000)
+    args = parser.parse_args()
+    with ExitStack() as stack:
+        url = args.url
+        if url is None:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            data_dir = tmp / "data"
+            seed_usage(data_dir, args.usage_records)
+            server = stack.enter_context(
+                baton_server(tmp, "--no-worker", "--verbosity", "0", data_dir=data_dir)
+            )
+            url = server.url
+        run_lifecycles(url, args.token, args.lifecycles, args.clients)
+        run_usage(url, args.token)
+        run_big_plan(url, args.token)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

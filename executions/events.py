@@ -1,0 +1,135 @@
+"""The event bus: one `publish` for every state change, three consumers.
+
+`publish_many` appends Event rows (per-task gap-free `sequence`, unique with the task id) inside the caller's
+transaction, runs the in-transaction subscribers (the decisions app opening a decision row, the webhook outbox
+writing one delivery per matching subscription) in that same transaction, and registers one on-commit hook that
+pushes the events to the channel layer (the task's group and the global group) for SSE and WebSocket clients.
+A rolled-back write therefore emits nothing, and the event table is the durable log replay reads.
+
+Subscribers register explicitly, from their app's `ready()`, with `subscribe`; there are no Django signals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from executions.models import Event, EventStream
+
+logger = logging.getLogger(__name__)
+
+GLOBAL_GROUP = "events.all"
+CHANNEL_MESSAGE_TYPE = "baton.event"
+_GROUP_SAFE = re.compile(r"[A-Za-z0-9._-]{1,80}")
+
+# The request that caused the events (set by the request-id middleware), stored on each event.
+current_request_id: ContextVar[str] = ContextVar("baton_request_id", default="")
+
+Subscriber = Callable[[Sequence[Event]], None]
+_subscribers: list[Subscriber] = []
+
+
+def subscribe(handler: Subscriber) -> None:
+    """Register a handler called inside the publishing transaction with the new Event rows (idempotent)."""
+    if handler not in _subscribers:
+        _subscribers.append(handler)
+
+
+def group_for_task(task_id: str) -> str:
+    """The channel-layer group of one task's events (group names allow only a small alphabet)."""
+    if _GROUP_SAFE.fullmatch(task_id):
+        return f"task.{task_id}"
+    return "task.h" + hashlib.sha256(task_id.encode("utf-8")).hexdigest()[:40]
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """The contract's event dict (SSE `data`, WebSocket messages, webhook bodies)."""
+    return {
+        "event_id": event.event_id,
+        "timestamp": event.timestamp.isoformat(timespec="seconds"),
+        "topic": event.topic,
+        "task_id": event.task_id,
+        "sequence": event.sequence,
+        "payload": event.payload,
+    }
+
+
+def _allocate(task_id: str, count: int) -> int:
+    """Reserve `count` sequence numbers for the task; returns the first. Locks the task's stream row."""
+    for _ in range(3):
+        stream = EventStream.objects.select_for_update().filter(task_id=task_id).first()
+        if stream is None:
+            try:
+                with transaction.atomic():
+                    EventStream.objects.create(task_id=task_id, last_sequence=count)
+            except IntegrityError:  # another writer created it first: lock theirs and go on
+                continue
+            return 1
+        first = stream.last_sequence + 1
+        EventStream.objects.filter(pk=stream.pk).update(last_sequence=stream.last_sequence + count)
+        return first
+    raise RuntimeError(f"could not allocate event sequence for {task_id}")
+
+
+def publish_many(task_id: str, items: Iterable[tuple[str, dict[str, Any]]]) -> list[Event]:
+    """Append events for one task, in order, inside the caller's transaction (opened here if there is none)."""
+    items = list(items)
+    if not items:
+        return []
+    with transaction.atomic():
+        first = _allocate(task_id, len(items))
+        now = timezone.now()
+        request_id = current_request_id.get()
+        events = [
+            Event(
+                event_id=secrets.token_hex(6),
+                task_id=task_id,
+                sequence=first + offset,
+                topic=topic,
+                payload=_json_checked(payload),
+                timestamp=now,
+                request_id=request_id,
+            )
+            for offset, (topic, payload) in enumerate(items)
+        ]
+        Event.objects.bulk_create(events)
+        for handler in list(_subscribers):
+            handler(events)
+        transaction.on_commit(lambda: broadcast(events))
+    return events
+
+
+def publish(task_id: str, topic: str, payload: dict[str, Any]) -> Event:
+    """Append one event (see `publish_many`)."""
+    return publish_many(task_id, [(topic, payload)])[0]
+
+
+def _json_checked(payload: dict[str, Any]) -> dict[str, Any]:
+    # Round-trip through JSON so that a payload the stream or a webhook could not send fails here, at the line
+    # that built it, instead of in a consumer after commit.
+    return json.loads(json.dumps(payload))
+
+
+def broadcast(events: Sequence[Event]) -> None:
+    """Push committed events to the channel layer. Never raises: the log is durable and clients resume from it."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        for event in events:
+            message = {"type": CHANNEL_MESSAGE_TYPE, "event": event_to_dict(event)}
+            async_to_sync(layer.group_send)(group_for_task(event.task_id), message)
+            async_to_sync(layer.group_send)(GLOBAL_GROUP, message)
+    except Exception:  # noqa: BLE001 - a broken channel layer must not fail the request that already committed
+        logger.exception("broadcasting %d events failed", len(events))

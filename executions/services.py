@@ -1,0 +1,563 @@
+"""Every write to executions: start, record a step, record a gate, apply a human decision, cancel, complete.
+
+Each service opens a transaction, locks the execution row (`select_for_update`; SQLite serialises writers with its
+IMMEDIATE transactions instead), loads only the current phase (its spec and step rows), calls the pure engine, saves
+what the engine's Outcome changed, and publishes the events in the same transaction. The cost of a call therefore
+does not grow with the size of the plan.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from baton_site.errors import ConcurrentModification, NotFound, RuleViolation
+from executions import engine, events
+from executions.models import (
+    ACTIVE_STATUSES,
+    AgentUsage,
+    Execution,
+    GateResult,
+    Retrospective,
+    StepResult,
+    UsageRecord,
+)
+from plans.models import Plan, PlanPhase, PlanStep
+from plans.selectors import plan_get, plan_to_dict
+from plans.services import plan_record_outcome
+
+# Execution columns that mirror engine.ExecutionState, saved after every engine call.
+_STATE_FIELDS = (
+    "status",
+    "current_phase",
+    "phase_status",
+    "steps_running",
+    "steps_completed",
+    "steps_failed",
+    "steps_skipped",
+    "gates_passed",
+    "gates_passed_with_notes",
+    "gates_approved",
+    "gates_failed",
+    "open_decision",
+    "decision_step_id",
+    "cancelled",
+    "failure_reason",
+    "outcome",
+)
+
+
+@dataclass
+class ActionResult:
+    """What a service call answers: the execution after the call and the contract's `next_actions`."""
+
+    execution: Execution
+    next_actions: list[dict[str, Any]]
+    duplicate: bool = False
+    resumed: bool = False
+    summary: str | None = None
+    request_id: str | None = None
+    events: list[Any] = field(default_factory=list)
+
+
+# --- Loading rows into engine dataclasses ----------------------------------------------------------------------
+
+
+def _state(execution: Execution) -> engine.ExecutionState:
+    return engine.ExecutionState(
+        phase_count=execution.phase_count,
+        status=engine.ExecutionStatus(execution.status),
+        current_phase=execution.current_phase,
+        phase_status=engine.PhaseStatus(execution.phase_status),
+        steps_running=execution.steps_running,
+        steps_completed=execution.steps_completed,
+        steps_failed=execution.steps_failed,
+        steps_skipped=execution.steps_skipped,
+        gates_passed=execution.gates_passed,
+        gates_passed_with_notes=execution.gates_passed_with_notes,
+        gates_approved=execution.gates_approved,
+        gates_failed=execution.gates_failed,
+        open_decision=engine.DecisionType(execution.open_decision) if execution.open_decision else None,
+        decision_step_id=execution.decision_step_id,
+        cancelled=execution.cancelled,
+        failure_reason=execution.failure_reason,
+        outcome=engine.TaskOutcome(execution.outcome) if execution.outcome else None,
+    )
+
+
+class _PhaseLoader:
+    """Loads one phase of a plan (its row and steps: two queries) on demand, remembering what it loaded."""
+
+    def __init__(self, plan_pk: int) -> None:
+        self.plan_pk = plan_pk
+        self.rows: dict[int, PlanPhase] = {}
+
+    def row(self, index: int) -> PlanPhase:
+        if index not in self.rows:
+            phase = PlanPhase.objects.filter(plan_id=self.plan_pk).order_by("phase_id")[index]
+            self.rows[index] = phase
+        return self.rows[index]
+
+    def __call__(self, index: int) -> engine.PhaseSpec:
+        phase = self.row(index)
+        steps = PlanStep.objects.filter(phase_id=phase.pk).order_by("position")
+        return engine.PhaseSpec(
+            phase_id=phase.phase_id,
+            name=phase.name,
+            steps=tuple(
+                engine.StepSpec(
+                    step_id=step.step_id,
+                    agent_name=step.agent_name,
+                    model=step.model,
+                    depends_on=tuple(step.depends_on),
+                )
+                for step in steps.only("step_id", "agent_name", "model", "depends_on")
+            ),
+            gate=engine.GateSpec(phase.gate_type, phase.gate_command or "", phase.gate_description)
+            if phase.gate_type
+            else None,
+            requires_approval=phase.requires_approval,
+        )
+
+
+def _step_states(execution: Execution, phase_id: int) -> list[engine.StepState]:
+    rows = StepResult.objects.filter(execution=execution, phase_id=phase_id).values_list(
+        "step_id", "status", "attempts"
+    )
+    return [engine.StepState(step_id=s, status=engine.StepStatus(st), attempts=a) for s, st, a in rows]
+
+
+def _lock(task_id: str) -> Execution:
+    execution = Execution.objects.select_for_update().select_related("plan").filter(task_id=task_id).first()
+    if execution is None:
+        raise NotFound(f"Execution '{task_id}' not found")
+    return execution
+
+
+def _engine_call(function: Callable[..., engine.Outcome], *args: Any, **kwargs: Any) -> engine.Outcome:
+    """Call the engine, translating its errors into the API's vocabulary."""
+    try:
+        return function(*args, **kwargs)
+    except engine.Conflict as exc:
+        raise ConcurrentModification(str(exc)) from exc
+    except engine.RuleViolation as exc:
+        raise RuleViolation(str(exc)) from exc
+
+
+# --- Applying an engine Outcome -------------------------------------------------------------------------------
+
+
+def _context_file(execution: Execution, name: str, text: str) -> str:
+    """Write decision context (gate output, step output) into the data directory; return its path."""
+    folder = Path(settings.DATA_DIR) / "context" / execution.task_id.replace("/", "_")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text)
+    return str(path)
+
+
+def _apply(
+    execution: Execution,
+    outcome: engine.Outcome,
+    *,
+    before: Sequence[engine.EventSpec] = (),
+    decision_closed: bool = False,
+    step_details: dict[str, dict[str, Any]] | None = None,
+    error: str | None = None,
+    context_text: str = "",
+) -> tuple[list[Any], str | None]:
+    """Save the execution and the changed steps, open a decision if asked, publish the events in order."""
+    now = timezone.now()
+    state = outcome.execution
+    for name in _STATE_FIELDS:
+        value = getattr(state, name)
+        setattr(execution, name, str(value) if isinstance(value, StrEnum) else value)
+    execution.open_decision = str(state.open_decision) if state.open_decision else None
+    execution.outcome = str(state.outcome) if state.outcome else None
+    update_fields = [*_STATE_FIELDS, "updated_at"]
+    if error is not None:
+        execution.error = error
+        update_fields.append("error")
+    if (
+        state.status in (engine.ExecutionStatus.COMPLETE, engine.ExecutionStatus.FAILED)
+        and not execution.completed_at
+    ):
+        execution.completed_at = now
+        update_fields.append("completed_at")
+
+    details = step_details or {}
+    for step in outcome.steps:
+        values: dict[str, Any] = {"status": str(step.status), "attempts": step.attempts}
+        if step.status is engine.StepStatus.RUNNING:
+            values["dispatched_at"] = now
+        elif step.status in (engine.StepStatus.COMPLETE, engine.StepStatus.FAILED, engine.StepStatus.SKIPPED):
+            values["completed_at"] = now
+        values.update(details.get(step.step_id, {}))
+        StepResult.objects.filter(execution=execution, step_id=step.step_id).update(**values)
+
+    items = [(spec.topic, spec.payload) for spec in before]
+    items += [(spec.topic, spec.payload) for spec in outcome.events]
+    request_id = None
+    if outcome.decision is not None:
+        request_id = f"dec-{secrets.token_hex(6)}"
+        context_files = [_context_file(execution, f"{request_id}.txt", context_text)] if context_text else []
+        needed = engine.decision_needed_event(outcome.decision, request_id, context_files)
+        payload = dict(needed.payload)
+        payload.update(
+            {
+                "task_id": execution.task_id,
+                "context": outcome.decision.context,
+                "deadline": _deadline(now),
+                "created_at": now.isoformat(timespec="seconds"),
+            }
+        )
+        items.append((needed.topic, payload))
+        execution.pending_decisions += 1
+        update_fields.append("pending_decisions")
+    if decision_closed or outcome.closed_decision is not None:
+        execution.pending_decisions = max(0, execution.pending_decisions - 1)
+        update_fields.append("pending_decisions")
+    execution.save(update_fields=list(dict.fromkeys(update_fields)))
+    published = events.publish_many(execution.task_id, items)
+    return published, request_id
+
+
+def _deadline(now: datetime) -> str | None:
+    hours = settings.BATON_DECISION_TTL_HOURS
+    return (now + timedelta(hours=hours)).isoformat(timespec="seconds") if hours else None
+
+
+def _result(
+    execution: Execution, outcome: engine.Outcome, published: list[Any], request_id: str | None
+) -> ActionResult:
+    return ActionResult(
+        execution=execution,
+        next_actions=engine.group_actions(outcome.actions),
+        duplicate=outcome.duplicate,
+        resumed=outcome.resumed,
+        summary=outcome.summary,
+        request_id=request_id,
+        events=published,
+    )
+
+
+# --- Services -------------------------------------------------------------------------------------------------
+
+
+def _new_task_id(plan: Plan) -> str:
+    runs = Execution.objects.filter(plan=plan)
+    if runs.filter(status__in=ACTIVE_STATUSES).exists():
+        raise ConcurrentModification(f"Plan '{plan.plan_id}' already has an active execution")
+    count = runs.count()
+    return plan.plan_id if count == 0 else f"{plan.plan_id}-run{count + 1}"
+
+
+def execution_start(*, plan: Plan, max_parallel: int | None = None) -> ActionResult:
+    """Start executing a stored plan: creates the execution and a pending row per step, then lets the engine
+    start (a HIGH/CRITICAL plan first opens a plan_review decision). The task id is the plan id for the first
+    run of a plan and `<plan_id>-run<n>` for later runs; a plan with an active execution is a 409."""
+    parallel = max_parallel or settings.BATON_MAX_PARALLEL
+    try:
+        with transaction.atomic():
+            Plan.objects.select_for_update().filter(pk=plan.pk).first()  # serialise starts of one plan
+            loader = _PhaseLoader(plan.pk)
+            phase_count = plan.phases.count()
+            if phase_count == 0:
+                raise RuleViolation(f"Plan '{plan.plan_id}' has no phases")
+            execution = Execution.objects.create(
+                task_id=_new_task_id(plan),
+                plan=plan,
+                phase_count=phase_count,
+                total_steps=plan.total_steps,
+                max_parallel=parallel,
+                started_at=timezone.now(),
+            )
+            StepResult.objects.bulk_create(
+                [
+                    StepResult(execution=execution, step_id=s, phase_id=p, agent_name=a)
+                    for s, p, a in PlanStep.objects.filter(plan=plan)
+                    .order_by("phase__phase_id", "position")
+                    .values_list("step_id", "phase__phase_id", "agent_name")
+                ],
+                batch_size=500,
+            )
+            outcome = _engine_call(
+                engine.start,
+                first_phase=loader(0),
+                phase_count=phase_count,
+                risk_level=plan.risk_level,
+                total_steps=plan.total_steps,
+                task_summary=plan.task_summary,
+                load_phase=loader,
+                max_parallel=parallel,
+            )
+            published, request_id = _apply(
+                execution,
+                outcome,
+                context_text=_plan_review_text(plan) if outcome.decision is not None else "",
+            )
+    except IntegrityError as exc:  # two starts raced for the same task id
+        raise ConcurrentModification(f"Plan '{plan.plan_id}' was started concurrently") from exc
+    return _result(execution, outcome, published, request_id)
+
+
+def _plan_review_text(plan: Plan) -> str:
+    return json.dumps(plan_to_dict(plan_get(plan_id=plan.plan_id)), indent=2)
+
+
+def execution_next_actions(*, task_id: str) -> ActionResult:
+    with transaction.atomic():
+        execution = _lock(task_id)
+        loader = _PhaseLoader(execution.plan_id)
+        outcome = _engine_call(
+            engine.next_actions,
+            _state(execution),
+            loader(execution.current_phase),
+            _step_states(execution, loader.row(execution.current_phase).phase_id),
+            load_phase=loader,
+            max_parallel=execution.max_parallel,
+        )
+        published, request_id = _apply(execution, outcome)
+    return _result(execution, outcome, published, request_id)
+
+
+def step_record_result(
+    *,
+    task_id: str,
+    step_id: str,
+    agent: str,
+    status: str,
+    output_summary: str = "",
+    tokens: int | None = None,
+    duration_ms: int | None = None,
+) -> ActionResult:
+    """Record a step's outcome (complete, failed or dispatched). Same outcome twice: no-op; a conflicting
+    outcome for a finished step: 409; an unknown step id: 400."""
+    with transaction.atomic():
+        execution = _lock(task_id)
+        loader = _PhaseLoader(execution.plan_id)
+        phase = loader(execution.current_phase)
+        earlier = None
+        if step_id not in {spec.step_id for spec in phase.steps}:
+            row = (
+                StepResult.objects.filter(execution=execution, step_id=step_id)
+                .values_list("status", "attempts")
+                .first()
+            )
+            if row is None:
+                raise RuleViolation(f"Unknown step_id '{step_id}' for execution '{task_id}'")
+            earlier = engine.StepState(step_id=step_id, status=engine.StepStatus(row[0]), attempts=row[1])
+        outcome = _engine_call(
+            engine.record_step,
+            _state(execution),
+            phase,
+            _step_states(execution, phase.phase_id),
+            step_id=step_id,
+            status=status,
+            agent=agent,
+            output_summary=output_summary,
+            tokens=tokens,
+            duration_ms=duration_ms,
+            earlier_step=earlier,
+            load_phase=loader,
+            max_parallel=execution.max_parallel,
+        )
+        if outcome.duplicate:
+            return _result(execution, outcome, [], None)
+        details = {}
+        error = None
+        if status in ("complete", "failed"):
+            details[step_id] = {
+                "output_summary": output_summary,
+                "tokens": tokens or 0,
+                "duration_ms": duration_ms or 0,
+                "agent_name": agent or "",
+            }
+            if status == "failed":
+                error = f"Step {step_id} ({agent}) failed" + (f": {output_summary}" if output_summary else "")
+                details[step_id]["error"] = output_summary
+        published, request_id = _apply(
+            execution, outcome, step_details=details, error=error, context_text=output_summary or error or ""
+        )
+    return _result(execution, outcome, published, request_id)
+
+
+def gate_record_result(*, task_id: str, phase_id: int, result: str, notes: str = "") -> ActionResult:
+    """Record the current phase's gate: pass/pass_with_notes move on; fail opens a gate_approval decision."""
+    with transaction.atomic():
+        execution = _lock(task_id)
+        loader = _PhaseLoader(execution.plan_id)
+        phase = loader(execution.current_phase)
+        outcome = _engine_call(
+            engine.record_gate,
+            _state(execution),
+            phase,
+            phase_id=phase_id,
+            result=result,
+            notes=notes,
+            load_phase=loader,
+            max_parallel=execution.max_parallel,
+        )
+        if outcome.duplicate:
+            return _result(execution, outcome, [], None)
+        GateResult.objects.create(
+            execution=execution,
+            phase_id=phase_id,
+            gate_type=phase.gate.gate_type if phase.gate else "",
+            result=result,
+            notes=notes,
+            recorded_at=timezone.now(),
+        )
+        error = None
+        if result == "fail":
+            error = f"Gate {phase.gate.gate_type if phase.gate else ''} of phase {phase_id} failed" + (
+                f": {notes}" if notes else ""
+            )
+        published, request_id = _apply(execution, outcome, error=error, context_text=notes or error or "")
+    return _result(execution, outcome, published, request_id)
+
+
+def execution_resolve_decision(
+    *,
+    task_id: str,
+    decision_type: str,
+    option: str,
+    request_id: str,
+    rationale: str = "",
+    resolved_by: str = "human",
+) -> ActionResult:
+    """Apply a human's choice on the execution's open decision (called by `decisions.services`, which has already
+    claimed the decision row in the same transaction). Publishes human.decision_resolved first."""
+    with transaction.atomic():
+        execution = _lock(task_id)
+        loader = _PhaseLoader(execution.plan_id)
+        phase = loader(execution.current_phase)
+        outcome = _engine_call(
+            engine.resolve_decision,
+            _state(execution),
+            phase,
+            _step_states(execution, phase.phase_id),
+            decision_type=decision_type,
+            option=option,
+            load_phase=loader,
+            max_parallel=execution.max_parallel,
+        )
+        resolved = engine.decision_resolved_event(decision_type, option, request_id, rationale, resolved_by)
+        error = "" if outcome.resumed else f"{decision_type} resolved with '{option}' by {resolved_by}"
+        published, new_request = _apply(
+            execution, outcome, before=[resolved], decision_closed=True, error=error
+        )
+    return _result(execution, outcome, published, new_request)
+
+
+def execution_cancel(*, task_id: str) -> ActionResult:
+    """Cancel an active execution (best effort: status failed, task.failed with reason cancelled)."""
+    with transaction.atomic():
+        execution = _lock(task_id)
+        outcome = _engine_call(engine.cancel, _state(execution))
+        published, _ = _apply(execution, outcome, error="Cancelled")
+        _write_usage(execution)
+    return _result(execution, outcome, published, None)
+
+
+def execution_complete(*, task_id: str) -> ActionResult:
+    """Finalize an execution whose phases are all complete: status complete, outcome, summary, and the trace
+    (the event log), usage record, retrospective and plan outcome written. Completing again is a no-op."""
+    with transaction.atomic():
+        execution = _lock(task_id)
+        outcome = _engine_call(engine.complete, _state(execution))
+        if outcome.duplicate:
+            return _result(execution, outcome, [], None)
+        published, _ = _apply(execution, outcome)
+        execution.summary = outcome.summary or ""
+        execution.error = ""
+        execution.finalized = True
+        execution.save(update_fields=["summary", "error", "finalized"])
+        _write_usage(execution)
+        _write_retrospective(execution)
+    return _result(execution, outcome, published, None)
+
+
+def _write_usage(execution: Execution) -> UsageRecord:
+    """The usage record of a finished execution (one aggregate query over its steps)."""
+    outcome = execution.outcome or str(engine.TaskOutcome.BLOCK)
+    per_agent = (
+        StepResult.objects.filter(execution=execution)
+        .exclude(status=engine.StepStatus.PENDING.value)
+        .values("agent_name")
+        .annotate(
+            steps=Count("id"), tokens=Sum("tokens"), duration=Sum("duration_ms"), attempts=Sum("attempts")
+        )
+        .order_by("agent_name")
+    )
+    usage, _ = UsageRecord.objects.update_or_create(
+        task_id=execution.task_id,
+        defaults={
+            "timestamp": timezone.now(),
+            "risk_level": execution.plan.risk_level,
+            "sequencing_mode": execution.plan.execution_mode,
+            "gates_passed": execution.gates_passed,
+            "gates_failed": execution.gates_failed,
+            "outcome": outcome,
+        },
+    )
+    usage.agents_used.all().delete()
+    models = dict(PlanStep.objects.filter(plan=execution.plan).values_list("agent_name", "model"))
+    rows = [
+        AgentUsage(
+            usage=usage,
+            agent_name=row["agent_name"],
+            model=models.get(row["agent_name"], ""),
+            steps=row["steps"],
+            retries=max(0, (row["attempts"] or 0) - row["steps"]),
+            estimated_tokens=row["tokens"] or 0,
+            duration_seconds=round((row["duration"] or 0) / 1000, 3),
+        )
+        for row in per_agent
+    ]
+    AgentUsage.objects.bulk_create(rows)
+    usage.total_agents = len(rows)
+    usage.total_tokens = sum(row.estimated_tokens for row in rows)
+    usage.save(update_fields=["total_agents", "total_tokens"])
+    plan_record_outcome(plan=execution.plan, task_id=execution.task_id, outcome=outcome)
+    return usage
+
+
+def _write_retrospective(execution: Execution) -> Retrospective:
+    highlights = []
+    issues = []
+    if execution.gates_failed == 0 and execution.steps_failed == 0:
+        highlights.append("Every step and gate succeeded on the first attempt.")
+    if execution.gates_failed:
+        issues.append(f"{execution.gates_failed} gate run(s) failed before passing.")
+    if execution.gates_approved:
+        issues.append(f"{execution.gates_approved} gate(s) passed only by human approval.")
+    if execution.gates_passed_with_notes:
+        issues.append(f"{execution.gates_passed_with_notes} gate(s) passed with notes.")
+    if execution.steps_skipped:
+        issues.append(f"{execution.steps_skipped} step(s) skipped after failing.")
+    retries = StepResult.objects.filter(execution=execution, attempts__gt=1).count()
+    if retries:
+        issues.append(f"{retries} step(s) needed a retry.")
+    retro, _ = Retrospective.objects.update_or_create(
+        task_id=execution.task_id,
+        defaults={
+            "outcome": execution.outcome or "",
+            "summary": execution.summary,
+            "highlights": highlights,
+            "issues": issues,
+            "created_at": timezone.now(),
+        },
+    )
+    return retro

@@ -1,0 +1,209 @@
+"""Writes of plans: planning a request, storing a plan (made here or sent inline), recording outcomes."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from agents.models import AgentDefinition
+from baton_site.errors import RuleViolation
+from plans import planner
+from plans.models import Plan, PlanOutcome, PlanPhase, PlanStep
+from plans.selectors import past_outcomes
+
+
+def new_plan_id() -> str:
+    return f"task-{secrets.token_hex(6)}"
+
+
+def resolve_project_path(project_path: str | None) -> Path:
+    """The project directory a plan is for: absolute, existing, symlinks resolved, inside an allowed root.
+
+    Omitted, the server's working directory. RuleViolation (400) otherwise.
+    """
+    if project_path is None or project_path == "":
+        return Path.cwd().resolve()
+    if "\x00" in project_path:
+        raise RuleViolation("project_path must not contain NUL characters.")
+    raw = Path(project_path)
+    if not raw.is_absolute():
+        raise RuleViolation(f"project_path must be an absolute path, got '{project_path}'.")
+    try:
+        resolved = raw.resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise RuleViolation(f"project_path '{project_path}' does not exist.") from None
+    if not resolved.is_dir():
+        raise RuleViolation(f"project_path '{project_path}' is not a directory.")
+    roots = settings.BATON_PROJECT_ROOTS
+    if roots and not any(resolved.is_relative_to(root) for root in roots):
+        raise RuleViolation(f"project_path '{project_path}' is outside the allowed project roots.")
+    return resolved
+
+
+def registry_snapshot() -> list[planner.AgentInfo]:
+    rows = AgentDefinition.objects.values_list(
+        "name", "base_name", "flavor", "category", "model", "description"
+    )
+    return [
+        planner.AgentInfo(name=n, base_name=b, flavor=f, category=c, model=m, description=d)
+        for n, b, f, c, m, d in rows.order_by("name")
+    ]
+
+
+def plan_generate(
+    *,
+    description: str,
+    task_type: str | None = None,
+    agents: list[str] | None = None,
+    project_path: str | None = None,
+) -> tuple[planner.Plan, Path]:
+    """Run the planner for a request (nothing stored). RuleViolation (400) for what the planner refuses."""
+    project = resolve_project_path(project_path)
+    request = planner.PlanRequest(
+        description=description,
+        task_type=task_type,
+        agents=tuple(agents) if agents is not None else None,
+        project_path=str(project),
+    )
+    try:
+        plan = planner.make_plan(
+            request,
+            registry_snapshot(),
+            past_outcomes(),
+            plan_id=new_plan_id(),
+            created_at=timezone.now().isoformat(timespec="seconds"),
+            stack=planner.detect_stack(str(project)),
+        )
+    except planner.PlanningError as exc:
+        raise RuleViolation(exc.message) from exc
+    return plan, project
+
+
+def plan_create(
+    *,
+    description: str,
+    task_type: str | None = None,
+    agents: list[str] | None = None,
+    project_path: str | None = None,
+) -> Plan:
+    """Plan a task and store the plan."""
+    plan, project = plan_generate(
+        description=description, task_type=task_type, agents=agents, project_path=project_path
+    )
+    return plan_store(plan=plan, description=description, project_path=str(project))
+
+
+def _created_at(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return timezone.now()
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.get_current_timezone())
+
+
+@transaction.atomic
+def plan_store(
+    *, plan: planner.Plan, description: str = "", project_path: str = "", extra: dict | None = None
+) -> Plan:
+    """Store a planner Plan as rows (phases and steps in two bulk inserts). The plan id must be new."""
+    if Plan.objects.filter(plan_id=plan.plan_id).exists():
+        raise RuleViolation(f"A plan with id '{plan.plan_id}' already exists.")
+    row = Plan.objects.create(
+        plan_id=plan.plan_id,
+        task_summary=plan.task_summary,
+        description=description or plan.task_summary,
+        task_type=plan.task_type,
+        risk_level=plan.risk_level,
+        budget_tier=plan.budget_tier,
+        execution_mode=plan.execution_mode,
+        git_strategy=plan.git_strategy,
+        pattern_source=plan.pattern_source,
+        stack=plan.stack,
+        complexity=plan.complexity,
+        project_path=project_path,
+        total_steps=plan.total_steps,
+        agents=plan.agents,
+        extra=extra or {},
+        created_at=_created_at(plan.created_at),
+    )
+    phases = PlanPhase.objects.bulk_create(
+        [
+            PlanPhase(
+                plan=row,
+                phase_id=phase.phase_id,
+                name=phase.name,
+                requires_approval=phase.requires_approval,
+                gate_type=phase.gate.gate_type if phase.gate else None,
+                gate_command=phase.gate.command if phase.gate else None,
+                gate_description=phase.gate.description if phase.gate else "",
+                gate_fail_on=list(phase.gate.fail_on) if phase.gate else [],
+            )
+            for phase in plan.phases
+        ]
+    )
+    if any(phase.pk is None for phase in phases):  # backends that do not return ids from bulk inserts
+        phases = list(row.phases.order_by("phase_id"))
+    PlanStep.objects.bulk_create(
+        [
+            PlanStep(
+                plan=row,
+                phase=phase_row,
+                step_id=step.step_id,
+                position=position,
+                agent_name=step.agent_name,
+                task_description=step.task_description,
+                model=step.model,
+                depends_on=list(step.depends_on),
+                deliverables=list(step.deliverables),
+                allowed_paths=list(step.allowed_paths),
+                blocked_paths=list(step.blocked_paths),
+                context_files=list(step.context_files),
+            )
+            for phase, phase_row in zip(plan.phases, phases, strict=True)
+            for position, step in enumerate(phase.steps)
+        ],
+        batch_size=500,
+    )
+    return row
+
+
+def plan_store_inline(*, data: dict) -> Plan:
+    """Validate a MachinePlan/PlanResponse dict sent by a client and store it; an id already stored wins.
+
+    RuleViolation (400) naming the problem for an invalid dict.
+    """
+    if not isinstance(data, dict):
+        raise RuleViolation("plan must be a JSON object.")
+    plan_id = data.get("plan_id") or data.get("task_id")
+    if isinstance(plan_id, str) and plan_id:
+        existing = Plan.objects.filter(plan_id=plan_id).first()
+        if existing is not None:
+            return existing
+    candidate = dict(data)
+    if not candidate.get("plan_id") and not candidate.get("task_id"):
+        candidate["plan_id"] = new_plan_id()
+    candidate.setdefault("created_at", timezone.now().isoformat(timespec="seconds"))
+    try:
+        plan = planner.plan_from_dict(candidate)
+    except planner.PlanningError as exc:
+        raise RuleViolation(f"Invalid plan: {exc.field}: {exc.message}") from exc
+    known = set(planner.plan_to_dict(plan))
+    extra = {
+        key: value
+        for key, value in data.items()
+        if key not in known and key not in ("task_id", "total_steps", "agents")
+    }
+    return plan_store(plan=plan, description=str(data.get("description") or plan.task_summary), extra=extra)
+
+
+def plan_record_outcome(*, plan: Plan, task_id: str, outcome: str) -> PlanOutcome:
+    """Remember how an execution of `plan` ended (idempotent per task)."""
+    record, _ = PlanOutcome.objects.get_or_create(
+        task_id=task_id, defaults={"plan": plan, "outcome": outcome, "recorded_at": timezone.now()}
+    )
+    return record

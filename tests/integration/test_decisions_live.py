@@ -1,0 +1,66 @@
+"""Two people resolve the same decision at the same moment against a live server: exactly one wins."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import requests
+
+from tests.executions.plans import inline_plan
+from tests.integration.servers import baton_server
+
+pytestmark = pytest.mark.integration
+
+
+def open_gate_decision(url: str) -> str:
+    plan = inline_plan([[{}]])
+    task_id = requests.post(f"{url}/api/v1/executions", json={"plan": plan}, timeout=10).json()["execution"][
+        "task_id"
+    ]
+    requests.post(
+        f"{url}/api/v1/executions/{task_id}/record",
+        json={"step_id": "0.0", "agent": "backend-engineer--python", "status": "complete"},
+        timeout=10,
+    )
+    requests.post(
+        f"{url}/api/v1/executions/{task_id}/gate", json={"phase_id": 0, "result": "fail"}, timeout=10
+    )
+    decisions = requests.get(f"{url}/api/v1/decisions", params={"task_id": task_id}, timeout=10).json()
+    return decisions["decisions"][0]["request_id"]
+
+
+def test_concurrent_resolutions_exactly_one_succeeds(tmp_path):
+    with baton_server(tmp_path, "--no-worker") as server:
+        losers = []
+        for _ in range(5):
+            request_id = open_gate_decision(server.url)
+            barrier = threading.Barrier(2)
+            statuses: list[int] = []
+
+            def resolve(
+                option: str,
+                request_id: str = request_id,
+                barrier: threading.Barrier = barrier,
+                statuses: list[int] = statuses,
+            ) -> None:
+                session = requests.Session()
+                barrier.wait()
+                response = session.post(
+                    f"{server.url}/api/v1/decisions/{request_id}/resolve", json={"option": option}, timeout=30
+                )
+                statuses.append(response.status_code)
+
+            threads = [threading.Thread(target=resolve, args=(option,)) for option in ("approve", "reject")]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert sorted(statuses)[0] == 200
+            assert statuses.count(200) == 1
+            losers.append(max(statuses))
+            decision = requests.get(f"{server.url}/api/v1/decisions/{request_id}", timeout=10).json()
+            assert decision["status"] == "resolved"
+        # The loser either lost the compare-and-set (409) or arrived after the winner committed (400, not pending).
+        assert set(losers) <= {409, 400}
+        assert 409 in losers

@@ -1,0 +1,443 @@
+"""Every write of the webhooks app: subscriptions, the delivery outbox, attempts, auto-disable and the sweep.
+
+Delivery lifecycle (states and moves in `models.DELIVERY_TRANSITIONS`):
+
+1. `delivery_create_for_events` runs inside the transaction that publishes events (an `events.subscribe` hook):
+   one `pending` Delivery per (event, matching enabled webhook), and a Celery message per delivery on commit.
+2. `delivery_attempt` (the Celery task's body) claims the row with a conditional UPDATE (`pending` and due, or
+   `sending` with a claim older than BATON_WEBHOOK_CLAIM_TIMEOUT, whose holder must be dead); a duplicated
+   message, or one for a delivery already sent, changes no row and does nothing. It then re-checks the URL,
+   POSTs outside any transaction, and `delivery_record_attempt` stores the attempt and the next state.
+3. A retry keeps its due time on the row (`next_attempt_at`) and is enqueued with a countdown; the sweep
+   (`delivery_sweep`, run by every worker) re-enqueues deliveries whose message was lost, so neither a crash nor a
+   broker's visibility timeout can lose or delay a delivery for long.
+
+Delivery is therefore at least once: a receiver may see a delivery twice (a worker killed after sending, before
+recording), and dedupes on the stable `webhook-id` header.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from baton_site.celery import app as celery_app
+from baton_site.errors import NotFound, RuleViolation, ValidationFailed
+from executions import events
+from executions.models import Event
+from webhooks import payloads, policy, transport, urlsafety
+from webhooks.matching import topic_matches
+from webhooks.models import (
+    SYSTEM_TASK_ID,
+    TOPIC_PING,
+    TOPIC_WEBHOOK_DISABLED,
+    TOPIC_WEBHOOK_ENABLED,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    Webhook,
+)
+
+logger = logging.getLogger(__name__)
+
+# Topics delivered only to the webhook they name, never matched against subscriptions.
+UNMATCHED_TOPICS = frozenset({TOPIC_PING})
+
+
+def new_webhook_id() -> str:
+    return secrets.token_hex(8)
+
+
+def new_delivery_id() -> str:
+    return f"dlv_{secrets.token_hex(12)}"
+
+
+def url_policy() -> urlsafety.UrlPolicy:
+    return urlsafety.UrlPolicy.from_entries(
+        settings.BATON_WEBHOOK_ALLOW_HOSTS, allow_loopback=settings.BATON_WEBHOOK_ALLOW_LOOPBACK
+    )
+
+
+def _enqueue_on_commit(delivery_pks: Sequence[int], countdown: float | None = None) -> None:
+    # The message must not reach a worker before the rows it names are committed, and a broker that is down must
+    # not fail a write that already committed: `robust` logs the error and the sweep sends the delivery later.
+    from webhooks.tasks import enqueue
+
+    if delivery_pks:
+        transaction.on_commit(partial(enqueue, list(delivery_pks), countdown), robust=True)
+
+
+# --- Subscriptions --------------------------------------------------------------------------------------------
+
+
+def webhook_check_url(*, url: str) -> urlsafety.Target:
+    """The URL rules of registration; ValidationFailed (422, `loc` body.url) when the URL is refused."""
+    try:
+        return urlsafety.check_url(url, url_policy())
+    except urlsafety.UrlRefused as exc:
+        raise ValidationFailed(
+            ["body", "url"], exc.message, "url_refused" if exc.kind != "invalid" else "url_parsing"
+        ) from None
+
+
+def webhook_create(*, url: str, events: list[str], secret: str | None = None) -> Webhook:
+    """Register a subscription after checking its URL (DNS is resolved before the transaction opens)."""
+    webhook_check_url(url=url)
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                return Webhook.objects.create(
+                    webhook_id=new_webhook_id(),
+                    url=url,
+                    events=list(events),
+                    secret=secret or "",
+                    created=timezone.now(),
+                )
+        except IntegrityError:  # a 64-bit id collided: draw again
+            continue
+    raise RuntimeError("could not allocate a webhook id")
+
+
+def webhook_delete(*, webhook_id: str) -> None:
+    """Remove a subscription and its delivery log. An attempt in flight finds its row gone and records nothing."""
+    deleted, _ = Webhook.objects.filter(webhook_id=webhook_id).delete()
+    if not deleted:
+        raise NotFound(f"Webhook '{webhook_id}' not found.")
+
+
+def webhook_enable(*, webhook_id: str) -> Webhook:
+    """Re-enable a (typically auto-disabled) webhook with a clean failure count. Enabling an enabled webhook is a
+    no-op; a real change publishes `webhook.enabled`."""
+    with transaction.atomic():
+        webhook = Webhook.objects.select_for_update().filter(webhook_id=webhook_id).first()
+        if webhook is None:
+            raise NotFound(f"Webhook '{webhook_id}' not found.")
+        if webhook.enabled:
+            return webhook
+        webhook.enabled = True
+        webhook.consecutive_failures = 0
+        webhook.disabled_at = None
+        webhook.save(update_fields=["enabled", "consecutive_failures", "disabled_at"])
+        events.publish(
+            SYSTEM_TASK_ID, TOPIC_WEBHOOK_ENABLED, {"webhook_id": webhook.webhook_id, "url": webhook.url}
+        )
+    return webhook
+
+
+def webhook_ping(*, webhook_id: str) -> Delivery:
+    """Publish a `ping` event (task id `system`) delivered to this webhook only, through the normal pipeline.
+    RuleViolation (400) when the webhook is disabled: enable it first."""
+    with transaction.atomic():
+        webhook = Webhook.objects.filter(webhook_id=webhook_id).first()
+        if webhook is None:
+            raise NotFound(f"Webhook '{webhook_id}' not found.")
+        if not webhook.enabled:
+            raise RuleViolation(f"Webhook '{webhook_id}' is disabled; enable it before testing it.")
+        event = events.publish(
+            SYSTEM_TASK_ID,
+            TOPIC_PING,
+            {
+                "webhook_id": webhook.webhook_id,
+                "message": "Ping from Agent Baton: this webhook is reachable.",
+            },
+        )
+        now = timezone.now()
+        delivery = Delivery.objects.create(
+            delivery_id=new_delivery_id(), webhook=webhook, event=event, next_attempt_at=now, created_at=now
+        )
+        _enqueue_on_commit([delivery.pk])
+    return delivery
+
+
+# --- The outbox -----------------------------------------------------------------------------------------------
+
+
+def delivery_create_for_events(new_events: Sequence[Event]) -> list[Delivery]:
+    """Event-bus subscriber: inside the publishing transaction, one pending Delivery per (event, matching enabled
+    webhook), enqueued on commit. A rolled-back publish therefore leaves neither deliveries nor messages."""
+    matchable = [event for event in new_events if event.topic not in UNMATCHED_TOPICS]
+    if not matchable:
+        return []
+    hooks = list(Webhook.objects.filter(enabled=True).values_list("pk", "events"))
+    if not hooks:
+        return []
+    now = timezone.now()
+    rows = [
+        Delivery(
+            delivery_id=new_delivery_id(), webhook_id=pk, event=event, next_attempt_at=now, created_at=now
+        )
+        for event in matchable
+        for pk, patterns in hooks
+        if topic_matches(patterns, event.topic)
+    ]
+    if rows:
+        Delivery.objects.bulk_create(rows)
+        _enqueue_on_commit([row.pk for row in rows])
+    return rows
+
+
+# --- Attempts -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A worker's exclusive right to make attempt number `attempt` of a delivery."""
+
+    delivery: Delivery  # with webhook and event loaded
+    token: str
+    attempt: int
+
+
+def delivery_claim(*, delivery_pk: int, now: datetime | None = None) -> Claim | None:
+    """Claim a due delivery with one conditional UPDATE. None when no row changed: the delivery is gone, done,
+    claimed by a live worker, or not yet due."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.BATON_WEBHOOK_CLAIM_TIMEOUT)
+    claimable = Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=now) | Q(
+        status=DeliveryStatus.SENDING, claimed_at__lt=stale
+    )
+    token = secrets.token_hex(16)
+    claimed = Delivery.objects.filter(claimable, pk=delivery_pk).update(
+        status=DeliveryStatus.SENDING, claim_token=token, claimed_at=now, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return None
+    delivery = (
+        Delivery.objects.select_related("webhook", "event").filter(pk=delivery_pk, claim_token=token).first()
+    )
+    if delivery is None:  # deleted (or reclaimed) between the two statements
+        return None
+    return Claim(delivery=delivery, token=token, attempt=delivery.attempts)
+
+
+def delivery_attempt(*, delivery_pk: int) -> policy.Verdict | None:
+    """Make the next attempt of a delivery if it is due and unclaimed: claim, re-check the URL, POST (no
+    transaction or lock is held meanwhile), record. Returns the verdict, or None when there was nothing to do."""
+    claim = delivery_claim(delivery_pk=delivery_pk)
+    if claim is None:
+        _requeue_if_early(delivery_pk)
+        return None
+    delivery = claim.delivery
+    webhook = delivery.webhook
+    if not webhook.enabled:
+        _delivery_cancel(claim)
+        return None
+    event = events.event_to_dict(delivery.event)
+    body = payloads.encode(payloads.body_for(webhook.url, event))
+    started_at = timezone.now()
+    try:
+        target = urlsafety.check_url(webhook.url, url_policy())
+    except urlsafety.UrlRefused as exc:
+        kind = {"dns": policy.FailureKind.DNS, "address": policy.FailureKind.REFUSED_ADDRESS}.get(
+            exc.kind, policy.FailureKind.INVALID_URL
+        )
+        result = transport.PostResult(None, kind, exc.message, 0, None)
+    else:
+        headers = payloads.request_headers(
+            topic=event["topic"],
+            event_id=event["event_id"],
+            delivery_id=delivery.delivery_id,
+            timestamp=int(time.time()),
+            body=body,
+            secret=webhook.secret,
+        )
+        result = transport.post(target, body, headers, settings.BATON_WEBHOOK_TIMEOUT)
+    return delivery_record_attempt(claim=claim, started_at=started_at, result=result)
+
+
+def _requeue_if_early(delivery_pk: int) -> None:
+    # A message may arrive before its delivery is due (a countdown computed on another clock, a duplicate of an
+    # earlier retry): wait for the due time instead of dropping it. Each message gives at most one successor.
+    # (Eager mode, which ignores countdowns, would turn this into a busy loop: there the sweep catches up.)
+    if celery_app.conf.task_always_eager:
+        return
+    row = Delivery.objects.filter(pk=delivery_pk).values("status", "next_attempt_at").first()
+    now = timezone.now()
+    if (
+        row
+        and row["status"] == DeliveryStatus.PENDING
+        and row["next_attempt_at"]
+        and row["next_attempt_at"] > now
+    ):
+        _enqueue_on_commit([delivery_pk], (row["next_attempt_at"] - now).total_seconds())
+
+
+def _delivery_cancel(claim: Claim) -> None:
+    """The webhook was disabled after the delivery was written: end it without an attempt."""
+    Delivery.objects.filter(
+        pk=claim.delivery.pk, claim_token=claim.token, status=DeliveryStatus.SENDING
+    ).update(
+        status=DeliveryStatus.CANCELLED,
+        attempts=F("attempts") - 1,
+        next_attempt_at=None,
+        completed_at=timezone.now(),
+        last_error="webhook disabled",
+    )
+
+
+def delivery_record_attempt(
+    *, claim: Claim, started_at: datetime, result: transport.PostResult
+) -> policy.Verdict | None:
+    """Store one attempt and move the delivery (succeeded, pending for a retry, or failed), in one short
+    transaction that locks the delivery row. A success resets the webhook's failure count; an exhausted delivery
+    increments it (F()) and may disable the webhook. If another worker took the claim over meanwhile (this one
+    was presumed dead), the attempt is logged but the state is left to the new holder. None when the row is gone."""
+    finished_at = timezone.now()
+    succeeded = result.failure is None
+    delivery = claim.delivery
+    with transaction.atomic():
+        current = (
+            Delivery.objects.select_for_update()
+            .filter(pk=delivery.pk)
+            .values("status", "claim_token", "failed_attempts")
+        )
+        row = current.first()
+        if row is None:  # the webhook was deleted meanwhile
+            return None
+        attempt = DeliveryAttempt.objects.create(
+            delivery_id=delivery.pk,
+            attempt=claim.attempt,
+            started_at=started_at,
+            finished_at=finished_at,
+            duration_ms=result.duration_ms,
+            status_code=result.status_code,
+            error=result.error[:2000],
+            succeeded=succeeded,
+        )
+        if not succeeded:
+            line = failure_line(attempt=attempt, delivery=delivery)
+            transaction.on_commit(partial(failure_log_append, line), robust=True)
+        if row["status"] != DeliveryStatus.SENDING or row["claim_token"] != claim.token:
+            return None
+        failed_attempts = row["failed_attempts"] + (0 if succeeded else 1)
+        decision = policy.decide(
+            succeeded=succeeded,
+            kind=result.failure,
+            status_code=result.status_code,
+            failed_attempts=failed_attempts,
+            delays=settings.BATON_WEBHOOK_RETRY_DELAYS,
+        )
+        changes: dict[str, Any] = {
+            "failed_attempts": failed_attempts,
+            "last_status_code": result.status_code,
+            "last_error": result.error[:2000],
+            "claim_token": "",
+        }
+        if decision.verdict is policy.Verdict.RETRY:
+            changes |= {
+                "status": DeliveryStatus.PENDING,
+                "next_attempt_at": finished_at + timedelta(seconds=decision.retry_in or 0),
+            }
+        else:
+            status = DeliveryStatus.SUCCEEDED if succeeded else DeliveryStatus.FAILED
+            changes |= {"status": status, "next_attempt_at": None, "completed_at": finished_at}
+        Delivery.objects.filter(pk=delivery.pk).update(**changes)
+        if decision.verdict is policy.Verdict.SUCCEEDED:
+            Webhook.objects.filter(pk=delivery.webhook_id, consecutive_failures__gt=0).update(
+                consecutive_failures=0
+            )
+        elif decision.verdict is policy.Verdict.FAILED:
+            _webhook_count_failure(webhook_pk=delivery.webhook_id)
+        else:
+            _enqueue_on_commit([delivery.pk], decision.retry_in)
+    return decision.verdict
+
+
+def _webhook_count_failure(*, webhook_pk: int) -> None:
+    """One more exhausted delivery (atomic F() increment); at the threshold, disable the webhook with a
+    conditional UPDATE (only the writer that flips `enabled` publishes `webhook.disabled`). Caller holds a
+    transaction."""
+    Webhook.objects.filter(pk=webhook_pk).update(consecutive_failures=F("consecutive_failures") + 1)
+    threshold = settings.BATON_WEBHOOK_AUTO_DISABLE_AFTER
+    now = timezone.now()
+    flipped = Webhook.objects.filter(pk=webhook_pk, enabled=True, consecutive_failures__gte=threshold).update(
+        enabled=False, disabled_at=now
+    )
+    if flipped:
+        webhook = Webhook.objects.get(pk=webhook_pk)
+        logger.error(
+            "webhook %s (%s) disabled after %d consecutive failed deliveries",
+            webhook.webhook_id,
+            webhook.url,
+            webhook.consecutive_failures,
+        )
+        events.publish(
+            SYSTEM_TASK_ID,
+            TOPIC_WEBHOOK_DISABLED,
+            {
+                "webhook_id": webhook.webhook_id,
+                "url": webhook.url,
+                "consecutive_failures": webhook.consecutive_failures,
+                "reason": f"{threshold} consecutive deliveries failed",
+            },
+        )
+
+
+# --- The failure log ------------------------------------------------------------------------------------------
+
+
+def failure_line(*, attempt: DeliveryAttempt, delivery: Delivery) -> dict[str, Any]:
+    """The contract's failure-log record, built from an attempt row."""
+    return {
+        "timestamp": attempt.finished_at.astimezone(UTC).isoformat(timespec="seconds"),
+        "webhook_id": delivery.webhook.webhook_id,
+        "url": delivery.webhook.url,
+        "event_id": delivery.event.event_id,
+        "event_topic": delivery.event.topic,
+        "task_id": delivery.event.task_id,
+        "attempt": attempt.attempt,
+    }
+
+
+def failure_log_append(line: dict[str, Any]) -> None:
+    """Append one line to DATA_DIR/webhook-failures.jsonl (one write of a whole line, in append mode, so lines
+    from concurrent workers never interleave). The database stays the source of truth: errors are logged only."""
+    text = json.dumps(line, ensure_ascii=False) + "\n"
+    try:
+        with open(settings.BATON_WEBHOOK_FAILURE_LOG, "a", encoding="utf-8") as log:
+            log.write(text)
+    except OSError:
+        logger.exception("could not append to %s", settings.BATON_WEBHOOK_FAILURE_LOG)
+
+
+# --- The sweep ------------------------------------------------------------------------------------------------
+
+
+def delivery_sweep(*, limit: int = 500, now: datetime | None = None) -> list[int]:
+    """Re-enqueue deliveries whose message was lost: pending and overdue by BATON_WEBHOOK_REQUEUE_AFTER, or
+    claimed longer than BATON_WEBHOOK_CLAIM_TIMEOUT ago. Each row is stamped (`swept_at`) with a conditional
+    UPDATE first, so workers sweeping at the same time do not both enqueue it. Returns the ids enqueued."""
+    now = now or timezone.now()
+    overdue = now - timedelta(seconds=settings.BATON_WEBHOOK_REQUEUE_AFTER)
+    stale = now - timedelta(seconds=settings.BATON_WEBHOOK_CLAIM_TIMEOUT)
+    lost = Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=overdue) | Q(
+        status=DeliveryStatus.SENDING, claimed_at__lt=stale
+    )
+    not_recently_swept = Q(swept_at__isnull=True) | Q(swept_at__lt=overdue)
+    candidates = list(
+        Delivery.objects.filter(lost, not_recently_swept)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    with transaction.atomic():
+        requeued = [
+            pk
+            for pk in candidates
+            if Delivery.objects.filter(lost, not_recently_swept, pk=pk).update(swept_at=now)
+        ]
+        _enqueue_on_commit(requeued)
+    if requeued:
+        logger.warning("webhook sweep: re-enqueued %d deliveries whose message was lost", len(requeued))
+    return requeued
