@@ -108,7 +108,7 @@ if DATABASE_URL:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "baton_site.db",  # Django's sqlite3 backend plus an in-process writer queue
             "NAME": DATA_DIR / "baton.sqlite3",
             "OPTIONS": {
                 # Writers take the database lock when their transaction begins, so two writers never deadlock
@@ -281,6 +281,9 @@ if BATON_WEBHOOK_CLAIM_TIMEOUT <= BATON_WEBHOOK_TIMEOUT:
     raise ImproperlyConfigured("BATON_WEBHOOK_CLAIM_TIMEOUT must be longer than BATON_WEBHOOK_TIMEOUT")
 BATON_WEBHOOK_FAILURE_LOG = DATA_DIR / "webhook-failures.jsonl"
 if not REDIS_URL:
+    # The filesystem broker with atomic writes and claims (kombu's own can hand a consumer a half-written message,
+    # which stops the worker): see webhooks/broker.py.
+    CELERY_BROKER_TRANSPORT = "webhooks.broker:Transport"
     # kombu's virtual transports sleep this long whenever the queue is empty (kombu's default, 1 s, would add up
     # to a second to every delivery on the filesystem broker).
     CELERY_BROKER_TRANSPORT_OPTIONS["polling_interval"] = env_float(

@@ -249,9 +249,14 @@ def main() -> int:
                 baton_server(tmp, "--no-worker", "--verbosity", "0", data_dir=data_dir)
             )
             url = server.url
-        run_lifecycles(url, args.token, args.lifecycles, args.clients)
-        run_usage(url, args.token)
-        run_big_plan(url, args.token)
+        try:
+            run_lifecycles(url, args.token, args.lifecycles, args.clients)
+            run_usage(url, args.token)
+            run_big_plan(url, args.token)
+        except Exception:
+            if args.url is None:
+                print(server.log()[-5000:], file=sys.stderr)
+            raise
     return 0
 
 

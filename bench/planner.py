@@ -2,7 +2,8 @@
 
     python bench/planner.py [--runs 200] [--warmup 20]
 
-Builds the agent registry in code, writes a small Python (Django) project into a temporary directory, and times
+Builds the agent registry in code, writes a small Python (Django) project into a temporary directory, and
+times
 `make_plan` end to end (stack detection included), then planning alone with the stack passed in. Prints the
 median and p95 in milliseconds. Goal: median < 20 ms.
 """
@@ -46,19 +47,20 @@ ROSTER = {
 INTRO = """Add invoice exports and reconciliation to the billing service.
 
 Background. Finance closes the books every month by downloading invoices one at a time from the admin site and
-pasting them into a spreadsheet. With four thousand customers this takes two people most of a week, mistakes are
-common, and nobody can tell afterwards which version of an invoice was used. Customers also ask support for copies
-of old invoices, which support staff then email by hand. We want exports that finance can run themselves, a
-reconciliation view that compares what we invoiced with what the payment provider settled, and a customer-facing
-page where account owners can download their own invoices.
+pasting them into a spreadsheet. With four thousand customers this takes two people most of a week, mistakes
+are common, and nobody can tell afterwards which version of an invoice was used. Customers also ask support
+for copies of old invoices, which support staff then email by hand. We want exports that finance can run
+themselves, a reconciliation view that compares what we invoiced with what the payment provider settled, and a
+customer-facing page where account owners can download their own invoices.
 
-Goals. Finance can export any date range of invoices as CSV or PDF in under a minute. Exports are reproducible:
-the same filters always give the same rows, and every export is recorded with who ran it and when. The
-reconciliation view flags every invoice whose settled amount differs from the invoiced amount, with the reason when
-the payment provider gives one. Account owners can download invoices for their own organisation only.
+Goals. Finance can export any date range of invoices as CSV or PDF in under a minute. Exports are
+reproducible: the same filters always give the same rows, and every export is recorded with who ran it and
+when. The reconciliation view flags every invoice whose settled amount differs from the invoiced amount, with
+the reason when the payment provider gives one. Account owners can download invoices for their own
+organisation only.
 
-Non-goals. We are not changing how invoices are created or numbered, we are not adding new payment methods, and we
-are not building a general reporting tool; the analytics team owns dashboards.
+Non-goals. We are not changing how invoices are created or numbered, we are not adding new payment methods,
+and we are not building a general reporting tool; the analytics team owns dashboards.
 """
 
 ROLES = ["finance manager", "accountant", "support agent", "account owner", "auditor", "billing engineer"]
@@ -77,56 +79,60 @@ ACTIONS = [
     ("compare totals per currency between invoices and settlements", "I can spot provider fee changes"),
 ]
 CRITERIA = [
-    "The export includes invoice number, issue date, due date, customer, net amount, tax, total, currency and status.",
+    "The export lists number, issue and due dates, customer, net amount, tax, total, currency and status.",
     "Amounts are formatted with two decimals and the currency code, never with a thousands separator.",
     "Large exports run in a background worker and the page shows progress until the file is ready.",
     "The request is rejected with a clear message when the date range is longer than two years.",
-    "Every export writes an audit record with the user, the filters, the row count and a checksum of the file.",
+    "Every export writes an audit record with the user, the filters, the row count and a file checksum.",
     "Files are kept for thirty days and then deleted by a nightly job.",
 ]
 ENDPOINTS = [
     ("POST /api/invoice-exports", "starts an export with filters and returns its id"),
     ("GET /api/invoice-exports/{id}", "returns status, row count and a download link when ready"),
     ("GET /api/invoice-exports", "lists the caller's exports, newest first, paginated"),
-    ("GET /api/reconciliation", "lists invoices with a settlement difference, filterable by month and currency"),
+    (
+        "GET /api/reconciliation",
+        "lists invoices with a settlement difference, filterable by month and currency",
+    ),
     ("POST /api/reconciliation/{invoice}/explain", "records an explanation for a difference"),
     ("GET /api/account/invoices", "lists the caller's organisation's invoices for the account page"),
     ("GET /api/account/invoices/{number}.pdf", "renders one invoice as PDF for its own organisation"),
     ("POST /api/invoice-exports/schedules", "creates a monthly scheduled export"),
 ]
-OUTRO = """Data model. A new InvoiceExport table stores the requesting user, filters as JSON, status, row count, file
-path, checksum and timestamps. A ReconciliationNote table stores an explanation per invoice with the author and
-time. Settlement data comes from the payment provider's daily settlement report, which the billing worker already
-downloads; we will load it into a Settlement table keyed by provider reference.
+OUTRO = """Data model. A new InvoiceExport table stores the requesting user, filters as JSON, status, row
+count, file path, checksum and timestamps. A ReconciliationNote table stores an explanation per invoice with
+the author and time. Settlement data comes from the payment provider's daily settlement report, which the
+billing worker already downloads; we will load it into a Settlement table keyed by provider reference.
 
-User interface. The admin gets an Exports page with a filter form, a list of recent exports and a download button.
-The Reconciliation page shows a table of differences with sorting by amount and a side panel for notes. The
-customer account area gets an Invoices tab with a searchable list and a download link per invoice.
+User interface. The admin gets an Exports page with a filter form, a list of recent exports and a download
+button. The Reconciliation page shows a table of differences with sorting by amount and a side panel for
+notes. The customer account area gets an Invoices tab with a searchable list and a download link per invoice.
 
-Rollout. Ship behind a feature flag, enable it for the finance team first, then for account owners two weeks later.
-Watch worker queue length and export duration on the existing dashboards during the first month-end close.
+Rollout. Ship behind a feature flag, enable it for the finance team first, then for account owners two weeks
+later. Watch worker queue length and export duration on the existing dashboards during the first month-end
+close.
 
-Testing. Unit tests cover the filters and the CSV formatting, integration tests cover the export worker end to end
-with a test database, and the account page gets tests that prove one organisation can never see another's
+Testing. Unit tests cover the filters and the CSV formatting, integration tests cover the export worker end to
+end with a test database, and the account page gets tests that prove one organisation can never see another's
 invoices. Finance will check one month of exports against last month's spreadsheet before we switch over.
 
-Security and privacy. Invoices contain customer names, billing addresses and tax identifiers, so exports are only
-available to staff with the finance role and to account owners for their own organisation. Download links are
-signed, expire after one hour and are never sent to addresses outside the organisation. The audit record of each
-export is kept for seven years, in line with the retention rules for accounting records. Support agents can see
-that an export exists but cannot download files for customers they do not manage.
+Security and privacy. Invoices contain customer names, billing addresses and tax identifiers, so exports are
+only available to staff with the finance role and to account owners for their own organisation. Download links
+are signed, expire after one hour and are never sent to addresses outside the organisation. The audit record
+of each export is kept for seven years, in line with the retention rules for accounting records. Support
+agents can see that an export exists but cannot download files for customers they do not manage.
 
-Performance. An export of fifty thousand invoices must finish within five minutes on the current worker machines,
-and the reconciliation page must load in under two seconds for a month with ten thousand invoices. Queries use the
-existing indexes on issue date and customer; if the reconciliation join is too slow we will add a composite index
-on provider reference and settlement date rather than denormalising.
+Performance. An export of fifty thousand invoices must finish within five minutes on the current worker
+machines, and the reconciliation page must load in under two seconds for a month with ten thousand invoices.
+Queries use the existing indexes on issue date and customer; if the reconciliation join is too slow we will
+add a composite index on provider reference and settlement date rather than denormalising.
 
-Operations. The export worker runs in the existing queue with a concurrency of two so that month-end exports do
-not starve invoice generation. Failed exports are retried twice and then marked failed with the error shown to the
-user. Alerts fire when the export queue is longer than fifty jobs for more than ten minutes.
+Operations. The export worker runs in the existing queue with a concurrency of two so that month-end exports
+do not starve invoice generation. Failed exports are retried twice and then marked failed with the error shown
+to the user. Alerts fire when the export queue is longer than fifty jobs for more than ten minutes.
 
-Open questions. Do we need XLSX as well as CSV? Should scheduled exports go to the shared drive or to email? Which
-time zone defines the month boundary for customers outside Europe?
+Open questions. Do we need XLSX as well as CSV? Should scheduled exports go to the shared drive or to email?
+Which time zone defines the month boundary for customers outside Europe?
 """
 
 
@@ -210,7 +216,9 @@ def main() -> int:
         plan = plan_with_scan()
         print(f"description: {len(description.split())} words; plan: {plan.task_type}, {plan.risk_level}, ")
         print(f"  {plan.complexity}, stack {plan.stack}, {len(plan.phases)} phases, {plan.total_steps} steps")
-        median = report("make_plan (with stack detection)", measure(plan_with_scan, runs=args.runs, warmup=args.warmup))
+        median = report(
+            "make_plan (with stack detection)", measure(plan_with_scan, runs=args.runs, warmup=args.warmup)
+        )
         report("make_plan (stack passed in)", measure(plan_only, runs=args.runs, warmup=args.warmup))
     verdict = "OK" if median < GOAL_MS else "SLOWER THAN GOAL"
     print(f"goal: median < {GOAL_MS:.0f} ms -> {verdict}")

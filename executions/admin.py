@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
 from baton_site.errors import BatonError
 from executions.models import AgentUsage, Event, Execution, GateResult, Retrospective, StepResult, UsageRecord
@@ -56,6 +57,25 @@ class ExecutionAdmin(ReadOnlyAdmin):
     date_hierarchy = "started_at"
     inlines = [StepResultInline, GateResultInline]
     actions = ["cancel_selected"]
+    readonly_fields = ("event_log",)
+
+    @admin.display(description="Events")
+    def event_log(self, execution: Execution) -> str:
+        """The task's event log, in sequence order (events are keyed by task id, so they are not an inline)."""
+        rows = Event.objects.filter(task_id=execution.task_id).order_by("sequence")[:500]
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            (
+                (event.sequence, event.timestamp.isoformat(timespec="seconds"), event.topic, event.payload)
+                for event in rows
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>#</th><th>Time</th><th>Topic</th><th>Payload</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            body,
+        )
 
     @admin.action(description="Cancel the selected executions")
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[Execution]) -> None:

@@ -68,7 +68,7 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 def _allocate(task_id: str, count: int) -> int:
     """Reserve `count` sequence numbers for the task; returns the first. Locks the task's stream row."""
     for _ in range(3):
-        stream = EventStream.objects.select_for_update().filter(task_id=task_id).first()
+        stream = EventStream.objects.select_for_update().filter(task_id=task_id).order_by().first()
         if stream is None:
             try:
                 with transaction.atomic():
@@ -126,10 +126,17 @@ def broadcast(events: Sequence[Event]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    messages = [
+        (event.task_id, {"type": CHANNEL_MESSAGE_TYPE, "event": event_to_dict(event)}) for event in events
+    ]
+
+    async def send_all() -> None:
+        for task_id, message in messages:
+            await layer.group_send(group_for_task(task_id), message)
+            await layer.group_send(GLOBAL_GROUP, message)
+
     try:
-        for event in events:
-            message = {"type": CHANNEL_MESSAGE_TYPE, "event": event_to_dict(event)}
-            async_to_sync(layer.group_send)(group_for_task(event.task_id), message)
-            async_to_sync(layer.group_send)(GLOBAL_GROUP, message)
+        # One hop into the event loop for the whole batch: each async_to_sync call costs a thread handoff.
+        async_to_sync(send_all)()
     except Exception:  # noqa: BLE001 - a broken channel layer must not fail the request that already committed
         logger.exception("broadcasting %d events failed", len(events))

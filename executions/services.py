@@ -8,6 +8,7 @@ does not grow with the size of the plan.
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from collections.abc import Callable, Sequence
@@ -96,39 +97,46 @@ def _state(execution: Execution) -> engine.ExecutionState:
     )
 
 
+@functools.lru_cache(maxsize=512)
+def _phase_spec(plan_pk: int, plan_id: str, index: int) -> tuple[int, engine.PhaseSpec]:
+    """The phase at `index` of a plan as (row pk, engine spec). Plans never change once stored, so the spec is
+    cached per process, keyed by the plan's primary key and its unique id: a `record` call then reads no plan
+    rows at all."""
+    phase = (
+        PlanPhase.objects.filter(plan_id=plan_pk)
+        .order_by("phase_id")
+        .values_list(
+            "pk", "phase_id", "name", "gate_type", "gate_command", "gate_description", "requires_approval"
+        )[index]
+    )
+    pk, phase_id, name, gate_type, gate_command, gate_description, requires_approval = phase
+    steps = (
+        PlanStep.objects.filter(phase_id=pk)
+        .order_by("position")
+        .values_list("step_id", "agent_name", "model", "depends_on")
+    )
+    spec = engine.PhaseSpec(
+        phase_id=phase_id,
+        name=name,
+        steps=tuple(
+            engine.StepSpec(step_id=step_id, agent_name=agent, model=model, depends_on=tuple(depends_on))
+            for step_id, agent, model, depends_on in steps
+        ),
+        gate=engine.GateSpec(gate_type, gate_command or "", gate_description) if gate_type else None,
+        requires_approval=requires_approval,
+    )
+    return pk, spec
+
+
 class _PhaseLoader:
-    """Loads one phase of a plan (its row and steps: two queries) on demand, remembering what it loaded."""
+    """Loads phases of one plan on demand (see `_phase_spec`)."""
 
-    def __init__(self, plan_pk: int) -> None:
-        self.plan_pk = plan_pk
-        self.rows: dict[int, PlanPhase] = {}
-
-    def row(self, index: int) -> PlanPhase:
-        if index not in self.rows:
-            phase = PlanPhase.objects.filter(plan_id=self.plan_pk).order_by("phase_id")[index]
-            self.rows[index] = phase
-        return self.rows[index]
+    def __init__(self, plan: Plan) -> None:
+        self.plan_pk = plan.pk
+        self.plan_id = plan.plan_id
 
     def __call__(self, index: int) -> engine.PhaseSpec:
-        phase = self.row(index)
-        steps = PlanStep.objects.filter(phase_id=phase.pk).order_by("position")
-        return engine.PhaseSpec(
-            phase_id=phase.phase_id,
-            name=phase.name,
-            steps=tuple(
-                engine.StepSpec(
-                    step_id=step.step_id,
-                    agent_name=step.agent_name,
-                    model=step.model,
-                    depends_on=tuple(step.depends_on),
-                )
-                for step in steps.only("step_id", "agent_name", "model", "depends_on")
-            ),
-            gate=engine.GateSpec(phase.gate_type, phase.gate_command or "", phase.gate_description)
-            if phase.gate_type
-            else None,
-            requires_approval=phase.requires_approval,
-        )
+        return _phase_spec(self.plan_pk, self.plan_id, index)[1]
 
 
 def _step_states(execution: Execution, phase_id: int) -> list[engine.StepState]:
@@ -139,10 +147,10 @@ def _step_states(execution: Execution, phase_id: int) -> list[engine.StepState]:
 
 
 def _lock(task_id: str) -> Execution:
-    execution = Execution.objects.select_for_update().select_related("plan").filter(task_id=task_id).first()
-    if execution is None:
-        raise NotFound(f"Execution '{task_id}' not found")
-    return execution
+    try:
+        return Execution.objects.select_for_update().select_related("plan").get(task_id=task_id)
+    except Execution.DoesNotExist:
+        raise NotFound(f"Execution '{task_id}' not found") from None
 
 
 def _engine_call(function: Callable[..., engine.Outcome], *args: Any, **kwargs: Any) -> engine.Outcome:
@@ -271,7 +279,7 @@ def execution_start(*, plan: Plan, max_parallel: int | None = None) -> ActionRes
     try:
         with transaction.atomic():
             Plan.objects.select_for_update().filter(pk=plan.pk).first()  # serialise starts of one plan
-            loader = _PhaseLoader(plan.pk)
+            loader = _PhaseLoader(plan)
             phase_count = plan.phases.count()
             if phase_count == 0:
                 raise RuleViolation(f"Plan '{plan.plan_id}' has no phases")
@@ -319,12 +327,12 @@ def _plan_review_text(plan: Plan) -> str:
 def execution_next_actions(*, task_id: str) -> ActionResult:
     with transaction.atomic():
         execution = _lock(task_id)
-        loader = _PhaseLoader(execution.plan_id)
+        loader = _PhaseLoader(execution.plan)
         outcome = _engine_call(
             engine.next_actions,
             _state(execution),
             loader(execution.current_phase),
-            _step_states(execution, loader.row(execution.current_phase).phase_id),
+            _step_states(execution, loader(execution.current_phase).phase_id),
             load_phase=loader,
             max_parallel=execution.max_parallel,
         )
@@ -346,7 +354,7 @@ def step_record_result(
     outcome for a finished step: 409; an unknown step id: 400."""
     with transaction.atomic():
         execution = _lock(task_id)
-        loader = _PhaseLoader(execution.plan_id)
+        loader = _PhaseLoader(execution.plan)
         phase = loader(execution.current_phase)
         earlier = None
         if step_id not in {spec.step_id for spec in phase.steps}:
@@ -397,7 +405,7 @@ def gate_record_result(*, task_id: str, phase_id: int, result: str, notes: str =
     """Record the current phase's gate: pass/pass_with_notes move on; fail opens a gate_approval decision."""
     with transaction.atomic():
         execution = _lock(task_id)
-        loader = _PhaseLoader(execution.plan_id)
+        loader = _PhaseLoader(execution.plan)
         phase = loader(execution.current_phase)
         outcome = _engine_call(
             engine.record_gate,
@@ -441,7 +449,7 @@ def execution_resolve_decision(
     claimed the decision row in the same transaction). Publishes human.decision_resolved first."""
     with transaction.atomic():
         execution = _lock(task_id)
-        loader = _PhaseLoader(execution.plan_id)
+        loader = _PhaseLoader(execution.plan)
         phase = loader(execution.current_phase)
         outcome = _engine_call(
             engine.resolve_decision,

@@ -40,12 +40,8 @@ def normalise_task_type(value: str | None) -> str | None:
     )
 
 
-def leading_verb(doc: Doc) -> str | None:
-    """The first word that is a known imperative verb, skipping filler such as "please" or "we need to"."""
-    return _leading_verb_at(doc)[1]
-
-
 def _leading_verb_at(doc: Doc) -> tuple[int, str | None]:
+    """Position and text of the first known imperative verb, skipping filler ("please", "we need to")."""
     for index, token in enumerate(doc.tokens[:LEADING_VERB_WINDOW]):
         if token in v.LEADING_VERBS:
             return index, token
@@ -57,9 +53,9 @@ def _leading_verb_at(doc: Doc) -> tuple[int, str | None]:
 def classify_task_type(doc: Doc) -> str:
     """Score every type by distinct keyword hits plus a leading-verb bonus; ties go to the earlier type.
 
-    Two refinements of the verb signal: after a generic verb ("add", "fix", "write"), a work object in the next
-    few words decides ("Add end-to-end tests" is test work, "Fix typos in the guide" documentation); a data
-    operation verb on data ("Delete inactive accounts from the database") is a data migration.
+    Two refinements of the verb signal: after a generic verb ("add", "fix", "write"), a work object in the
+    next few words decides ("Add end-to-end tests" is test work, "Fix typos in the guide" documentation); a
+    data operation verb on data ("Delete inactive accounts from the database") is a data migration.
     """
     scores = {task_type: lexicon.count(doc) for task_type, lexicon in v.TYPE_KEYWORDS.items()}
     index, verb = _leading_verb_at(doc)
@@ -83,7 +79,7 @@ def classify_task_type(doc: Doc) -> str:
 
 
 def classify_complexity(doc: Doc) -> str:
-    """light / medium / heavy from scope words, architecture words, multi-domain phrases, size words and length."""
+    """light / medium / heavy from scope, architecture and multi-domain words, size words and length."""
     heavy = sum(
         1 for lexicon in (v.HEAVY_SCOPE, v.HEAVY_ARCHITECTURE, v.HEAVY_MULTI_DOMAIN) if lexicon.matches(doc)
     )
@@ -100,6 +96,8 @@ def classify_complexity(doc: Doc) -> str:
 
 
 def _has_small_quantity(doc: Doc) -> bool:
+    if doc.words.isdisjoint(v.LIGHT_QUANTIFIERS) or doc.words.isdisjoint(v.LIGHT_UNITS):
+        return False
     tokens = doc.tokens
     for index in range(len(tokens) - 1):
         if tokens[index] in v.LIGHT_QUANTIFIERS:

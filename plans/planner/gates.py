@@ -1,10 +1,10 @@
 """One gate per phase, chosen from what the phase produces and what the project can run.
 
 Phases that write or run tests get a `test` gate with the stack's test command; phases that change code get a
-`build` gate (compile / lint); provisioning gets the infrastructure tool's validation; documentation and reports
-get a `review` gate. Pure thinking or reviewing phases (design, investigation, code review, audit) get no gate:
-their output is judged by the next phase, or by a human when the phase requires approval. With no known stack the
-planner does not guess commands: the gate becomes a `review` gate that says what to check.
+`build` gate (compile / lint); provisioning gets the infrastructure tool's validation; documentation and
+reports get a `review` gate. Pure thinking or reviewing phases (design, investigation, code review, audit) get
+no gate: their output is judged by the next phase, or by a human when the phase requires approval. With no
+known stack the planner does not guess commands: the gate becomes a `review` gate that says what to check.
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ def gate_for(actions: Iterable[str], stack: Stack, *, infra_kind: str | None) ->
         return Gate(
             "review",
             "",
-            "Smoke-check the environment: health checks pass, dashboards and alerts are quiet, error rates unchanged.",
+            "Smoke-check the environment: health checks pass, dashboards and alerts are quiet, error rates "
+            "unchanged.",
             list(REVIEW_FAIL_ON),
         )
     if actions & BUILD_ACTIONS:
@@ -78,7 +79,8 @@ def gate_for(actions: Iterable[str], stack: Stack, *, infra_kind: str | None) ->
         return Gate(
             "review",
             "",
-            "Manual review: every finding is backed by evidence (query, file or log) and the conclusions follow.",
+            "Manual review: every finding is backed by evidence (query, file or log) and the conclusions "
+            "follow.",
             list(REVIEW_FAIL_ON),
         )
     return None
@@ -111,7 +113,8 @@ def build_gate(stack: Stack) -> Gate:
     return Gate(
         "review",
         "",
-        "No build command was detected: confirm the project builds and its linters pass, and attach the output.",
+        "No build command was detected: confirm the project builds and its linters pass, and attach the "
+        "output.",
         list(REVIEW_FAIL_ON),
     )
 
@@ -126,7 +129,8 @@ def infra_gate(stack: Stack, infra_kind: str | None) -> Gate:
     return Gate(
         "review",
         "",
-        "Dry-run the change against staging and attach the output; nothing outside the planned scope may change.",
+        "Dry-run the change against staging and attach the output; nothing outside the planned scope may "
+        "change.",
         list(REVIEW_FAIL_ON),
     )
 

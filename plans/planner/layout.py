@@ -1,7 +1,7 @@
 """Phase templates per task type, and placing roster members into them.
 
-A template is an ordered list of phases; each phase has slots saying which members do what ("the testers write a
-regression test, then the implementers fix, after it"). Filling a template with a roster gives phase drafts;
+A template is an ordered list of phases; each phase has slots saying which members do what ("the testers write
+a regression test, then the implementers fix, after it"). Filling a template with a roster gives phase drafts;
 members no slot asked for (explicit or learned rosters) are then placed in the phase their role fits best.
 Phases that end up with no step are dropped, so a roster without an architect simply has no Design phase.
 """

@@ -1,7 +1,7 @@
 """Plain data types shared by the planner: inputs, the plan itself and the planning error.
 
-Everything here is a dataclass with no behaviour beyond small derived properties, so the service layer can build
-inputs from database rows and store the output as JSON without knowing how the planner works.
+Everything here is a dataclass with no behaviour beyond small derived properties, so the service layer can
+build inputs from database rows and store the output as JSON without knowing how the planner works.
 """
 
 from __future__ import annotations
@@ -11,17 +11,15 @@ from dataclasses import dataclass, field
 RISK_LEVELS: tuple[str, ...] = ("LOW", "MEDIUM", "HIGH", "CRITICAL")
 BUDGET_TIERS: tuple[str, ...] = ("lean", "standard", "full")
 COMPLEXITIES: tuple[str, ...] = ("light", "medium", "heavy")
-OUTCOMES: tuple[str, ...] = ("SHIP", "REVISE", "BLOCK")
-GATE_TYPES: tuple[str, ...] = ("test", "build", "review")
 DEFAULT_MODEL = "sonnet"
 
 
 class PlanningError(Exception):
     """A request or plan dict the planner cannot accept.
 
-    `field` names the offending input ("description", "task_type", "agents", "project_path") or, for plan dicts,
-    the JSON path of the problem ("phases[1].steps[0].step_id"). `message` is a complete sentence meant for the API
-    client (it is returned as the body of a 400).
+    `field` names the offending input ("description", "task_type", "agents", "project_path") or, for plan
+    dicts, the JSON path of the problem ("phases[1].steps[0].step_id"). `message` is a complete sentence meant
+    for the API client (it is returned as the body of a 400).
     """
 
     def __init__(self, field: str, message: str) -> None:
@@ -149,7 +147,7 @@ class Step:
 
 @dataclass(frozen=True)
 class Phase:
-    """Steps that run together; phases run strictly in order. Approval, when required, follows the last step."""
+    """Steps that run together; phases run strictly in order. Approval, if required, follows the last step."""
 
     phase_id: int
     name: str

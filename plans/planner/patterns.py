@@ -35,11 +35,11 @@ def find_pattern(
     language: str | None,
     registry_names: Collection[str],
 ) -> LearnedPattern | None:
-    """The roster that shipped at least `LEARNED_PATTERN_MIN_SHIPS` times for this task type (and language, when
-    known), provided it shipped more often than it was sent back (REVISE or BLOCK). None otherwise.
+    """The roster that shipped at least `LEARNED_PATTERN_MIN_SHIPS` times for this task type (and language,
+    when known), provided it shipped more often than it was sent back (REVISE or BLOCK). None otherwise.
 
-    Rosters are compared as sets; among qualifying rosters the one with most SHIP runs wins, ties broken by name
-    order, so the choice never depends on the order of `history`.
+    Rosters are compared as sets; among qualifying rosters the one with most SHIP runs wins, ties broken by
+    name order, so the choice never depends on the order of `history`.
     """
     groups: dict[tuple[str, ...], list[PastOutcome]] = {}
     for outcome in history:

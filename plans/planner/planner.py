@@ -5,9 +5,10 @@ Order of decisions (each step only reads what earlier steps produced):
 1. validate the request (description, task type, explicit agents);
 2. classify: task type, complexity, investigative wording, concerns; detect the stack;
 3. risk from the description;
-4. roster: explicit agents, else a learned pattern, else the type's roles for this stack; then the reviewers and
-   auditor that the risk level requires;
-5. phases: the type's template (short for light, low-risk work), filled with the roster; at CRITICAL an Audit phase;
+4. roster: explicit agents, else a learned pattern, else the type's roles for this stack; then the
+   reviewers and auditor that the risk level requires;
+5. phases: the type's template (short for light, low-risk work) filled with the roster; an Audit phase at
+   CRITICAL;
 6. approvals, numbering from 0, step texts, gates; budget and git strategy.
 
 Nothing reads the clock, randomness or unordered collections, so the same input always gives the same plan.
@@ -97,7 +98,7 @@ def make_plan(
     complexity = classify_complexity(doc)
     investigative = is_investigative(doc)
     concerns = detect_concerns(doc)
-    stack = _resolve_stack(stack, request.project_path, description)
+    stack = _resolve_stack(stack, request.project_path, description, doc)
     risk = assess_risk(description, task_type=task_type, doc=doc).level
 
     pattern: LearnedPattern | None = None
@@ -128,7 +129,8 @@ def make_plan(
     if not drafts:
         raise PlanningError(
             "agents",
-            "no agent in the registry can carry out this task; register at least an implementer or pass agents",
+            "no agent in the registry can carry out this task; register at least an implementer or pass "
+            "agents",
         )
 
     agent_count = len({step.member.name for draft in drafts for step in draft.steps})
@@ -136,9 +138,10 @@ def make_plan(
         risk = raise_to(risk, MEDIUM)
     _mark_approvals(drafts, risk)
 
+    task_headline = _task_headline(description)
     ctx = make_context(
-        headline=_task_headline(description),
-        doc=Doc(_task_headline(description)),
+        headline=task_headline,
+        doc=Doc(task_headline),
         task_type=task_type,
         stack=stack,
         concerns=concerns,
@@ -170,7 +173,7 @@ def make_plan(
     )
 
 
-# --- Validation -----------------------------------------------------------------------------------------------------
+# --- Validation ---------------------------------------------------------------------------------------------
 
 
 def _check_description(description: object) -> str:
@@ -208,13 +211,13 @@ def _check_agents(agents: object, registry: Mapping[str, AgentInfo]) -> list[str
     return list(dict.fromkeys(names))
 
 
-# --- Stack -------------------------------------------------------------------------------------------------------------
+# --- Stack --------------------------------------------------------------------------------------------------
 
 
-def _resolve_stack(stack: Stack | None, project_path: str | None, description: str) -> Stack:
+def _resolve_stack(stack: Stack | None, project_path: str | None, description: str, doc: Doc) -> Stack:
     if stack is None:
         stack = detect_stack(project_path) if project_path else Stack()
-    hint = stack_from_description(description)
+    hint = stack_from_description(description, doc)
     if stack.language is not None:
         if stack.frontend is None and hint.frontend is not None:
             # The files show no UI framework but the task names one (a separate UI repo, or not yet added).
@@ -240,7 +243,7 @@ def _resolve_stack(stack: Stack | None, project_path: str | None, description: s
     )
 
 
-# --- Roster and layout ---------------------------------------------------------------------------------------------------
+# --- Roster and layout --------------------------------------------------------------------------------------
 
 
 def _add_safety_members(
@@ -251,8 +254,11 @@ def _add_safety_members(
     stack: Stack,
     registry: Mapping[str, AgentInfo],
 ) -> list[r.Member]:
-    """Reviewers at HIGH+ for code-changing work (security review when the topic is sensitive); an auditor, and a
-    domain expert for regulated data, at CRITICAL. Added even to explicit rosters: safety is not optional."""
+    """Add the members the risk level requires, even to explicit or learned rosters.
+
+    HIGH+ code-changing work gets a code reviewer (and a security reviewer when the topic is sensitive);
+    CRITICAL work gets an auditor, and a domain expert when regulated data is involved.
+    """
     wanted: list[str] = []
     if risk in (HIGH, CRITICAL) and task_type not in v.READ_ONLY_TYPES:
         wanted.append(r.CODE_REVIEWER)
@@ -281,7 +287,7 @@ def _lay_out(specs: list[PhaseSpec], members: list[r.Member], risk: str) -> list
 
 
 def _mark_approvals(drafts: list[PhaseDraft], risk: str) -> None:
-    """HIGH+: a human approves the first planning phase's output before work starts; CRITICAL: and the last phase."""
+    """HIGH+: a human approves the first planning phase before work starts; CRITICAL: the last one too."""
     if risk in (HIGH, CRITICAL):
         for draft in drafts[:-1]:
             if draft.kind in PLANNING_KINDS:
@@ -303,7 +309,7 @@ def _task_headline(description: str) -> str:
     return first
 
 
-# --- Phases and steps -------------------------------------------------------------------------------------------------
+# --- Phases and steps ---------------------------------------------------------------------------------------
 
 
 def _build_phase(

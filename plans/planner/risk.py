@@ -1,9 +1,10 @@
 """Risk level from concrete signals in the description.
 
-CRITICAL needs a dangerous combination (deleting production data, changing payments storage, rotating production
-secrets, exporting personal data, or several regulated-data signals at once); single sensitive topics give HIGH;
-schema, scripting and public-API work gives MEDIUM. Combinations that describe one action (delete + production
-+ data) must occur in the same sentence, so a long specification does not combine words from unrelated sections.
+CRITICAL needs a dangerous combination (deleting production data, changing payments storage, rotating
+production secrets, exporting personal data, or several regulated-data signals at once); single sensitive
+topics give HIGH; schema, scripting and public-API work gives MEDIUM. Combinations that describe one action
+(delete + production + data) must occur in the same sentence, so a long specification does not combine words
+from unrelated sections.
 """
 
 from __future__ import annotations
@@ -92,6 +93,9 @@ def _any_sentence(text: str, doc: Doc, lexicons: tuple[Lexicon, ...]) -> bool:
     if not all(lexicon.matches(doc) for lexicon in lexicons):
         return False
     for sentence in sentences(text):
+        lowered = sentence.lower()
+        if not all(lexicon.may_match(lowered) for lexicon in lexicons):
+            continue
         sentence_doc = Doc(sentence)
         if all(lexicon.matches(sentence_doc) for lexicon in lexicons):
             return True

@@ -1,8 +1,8 @@
 """Who works on a task: roles per task type, stack flavours, and resolution against the registry.
 
-A roster is a list of `Member`s: the role a registry agent plays in this plan and the agent's name. Roles are base
-agent names ("backend-engineer"); names are whatever the registry holds ("backend-engineer--python"). The planner
-never invents a name: a role whose agent (and fallbacks) are missing from the registry is dropped.
+A roster is a list of `Member`s: the role a registry agent plays in this plan and the agent's name. Roles are
+base agent names ("backend-engineer"); names are whatever the registry holds ("backend-engineer--python"). The
+planner never invents a name: a role whose agent (and fallbacks) are missing from the registry is dropped.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ class Member:
 
 
 def role_of(agent: AgentInfo) -> str:
-    """The role an arbitrary registry agent plays: its base name when known, else a guess from name and category."""
+    """The role a registry agent plays: its base name when known, else a guess from name and category."""
     base = agent.base_name or agent.name.partition("--")[0]
     if base in KNOWN_ROLES:
         return base
@@ -134,9 +134,9 @@ def flavors_for(role: str, stack: Stack, *, frontend_only: bool = False) -> tupl
 def implementer_roles(concerns: Concerns, stack: Stack, task_type: str) -> list[str]:
     """Which engineers build the change, from what the description talks about and what the project is.
 
-    In a server-rendered project (a backend language and no JavaScript framework) forms and pages live in server
-    templates, so the backend engineer owns them; a frontend engineer joins only for real UI work (styling,
-    layout, accessibility, components).
+    In a server-rendered project (a backend language and no JavaScript framework) forms and pages live in
+    server templates, so the backend engineer owns them; a frontend engineer joins only for real UI work
+    (styling, layout, accessibility, components).
     """
     roles: list[str] = []
     specialised = concerns.data_engineering or concerns.machine_learning

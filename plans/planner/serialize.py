@@ -2,9 +2,9 @@
 
 `plan_to_dict` emits every PlanResponse field (including the derived `total_steps` and `agents`) plus
 `task_type`, `stack`, `complexity` and each phase's `requires_approval`. `plan_from_dict` accepts that shape,
-`task_id` in place of `plan_id` and `approval_required` in place of `requires_approval` (the original's names),
-ignores unknown keys and derived fields, fills optional fields with defaults, and raises PlanningError whose
-`field` is the JSON path of the first problem, e.g. ``phases[1].steps[0].step_id``.
+`task_id` in place of `plan_id` and `approval_required` in place of `requires_approval` (the original's
+names), ignores unknown keys and derived fields, fills optional fields with defaults, and raises PlanningError
+whose `field` is the JSON path of the first problem, e.g. ``phases[1].steps[0].step_id``.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def _gate_to_dict(gate: Gate) -> dict[str, Any]:
     }
 
 
-# --- Loading -----------------------------------------------------------------------------------------------------------
+# --- Loading ------------------------------------------------------------------------------------------------
 
 
 def plan_from_dict(data: object) -> Plan:
@@ -233,11 +233,11 @@ def _check_graph(phases: list[Phase]) -> None:
                     )
 
 
-# --- Field helpers ---------------------------------------------------------------------------------------------------------
+# --- Field helpers ------------------------------------------------------------------------------------------
 
 
 def _error(path: str, problem: str) -> PlanningError:
-    """PlanningError with the JSON path as `field` and a message that names the key ("step_id is used twice")."""
+    """PlanningError with the JSON path as `field` and a message naming the key ("step_id is used twice")."""
     return PlanningError(path, f"{_leaf(path)} {problem}")
 
 

@@ -1,9 +1,9 @@
 """Project stack detection: from marker files in a project directory, or from hints in the description.
 
 The directory scan looks at the root and two levels below it, in sorted order, skipping dependency and build
-folders and hidden folders, and stops after `MAX_SCAN_ENTRIES` entries so a huge tree stays fast. Root markers win
-over nested ones; at the same depth a backend language wins over JavaScript, and a JavaScript frontend framework
-found anywhere in the scan makes the project full stack (python + react).
+folders and hidden folders, and stops after `MAX_SCAN_ENTRIES` entries so a huge tree stays fast. Root markers
+win over nested ones; at the same depth a backend language wins over JavaScript, and a JavaScript frontend
+framework found anywhere in the scan makes the project full stack (python + react).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .models import Stack
+from .text import Doc
 
 SKIP_DIRS = frozenset(
     {
@@ -265,8 +266,8 @@ def _in_dir(directory: str, command: str) -> str:
 def detect_stack(project_path: str | None) -> Stack:
     """Detect the stack of the project at `project_path` from its files; an empty Stack when nothing is known.
 
-    The caller validates the path (absolute, an existing directory, inside the allowed root); a path that does not
-    exist simply yields an empty Stack.
+    The caller validates the path (absolute, an existing directory, inside the allowed root); a path that does
+    not exist simply yields an empty Stack.
     """
     if not project_path or not os.path.isdir(project_path):
         return Stack()
@@ -494,56 +495,64 @@ def _other_details(
     return framework, test, build, source, tests
 
 
-# --- Hints from the description ----------------------------------------------------------------------------------------
+# --- Hints from the description -----------------------------------------------------------------------------
 
-_I = re.IGNORECASE
-_BACKEND_HINTS: tuple[tuple[str, str | None, re.Pattern[str]], ...] = (
-    ("python", "django", re.compile(r"\bdjango\b", _I)),
-    ("python", "fastapi", re.compile(r"\bfastapi\b", _I)),
-    ("python", "flask", re.compile(r"\bflask\b", _I)),
-    ("python", None, re.compile(r"\b(?:python|pytest|pydantic|sqlalchemy|pandas|jupyter)\b", _I)),
-    (
-        "go",
-        None,
-        re.compile(
-            r"\bgolang\b|\bGo\s+(?:service|module|binary|program|code|codebase|app|application|api|server|cli|"
-            r"backend|microservice|library|package|project|worker)s?\b|\b(?:in|using|with|to|written in)\s+Go\b"
-        ),
+#: Technology names (as lower-case token sequences) -> what they say about the stack. One pass over the tokens
+#: finds the first mention of each; the earliest backend mention decides the language.
+_BACKEND_TERMS: dict[tuple[str, ...], tuple[str, str | None]] = {
+    ("django",): ("python", "django"),
+    ("fastapi",): ("python", "fastapi"),
+    ("flask",): ("python", "flask"),
+    **dict.fromkeys(
+        [("python",), ("pytest",), ("pydantic",), ("sqlalchemy",), ("pandas",), ("jupyter",)],
+        ("python", None),
     ),
-    ("rust", None, re.compile(r"\brust\b|\brustc\b", _I)),
-    ("java", "spring", re.compile(r"\bspring[\s-]boot\b", _I)),
-    ("java", None, re.compile(r"\b(?:java|kotlin|maven|gradle|jvm)\b", _I)),
-    (
-        "csharp",
-        "dotnet",
-        re.compile(r"c#|(?<![\w.])\.net\b|\bdotnet\b|\basp\.net\b|\bblazor\b|\brazor pages\b", _I),
+    ("golang",): ("go", None),
+    **dict.fromkeys([("rust",), ("rustc",)], ("rust", None)),
+    ("spring", "boot"): ("java", "spring"),
+    **dict.fromkeys([("java",), ("kotlin",), ("maven",), ("gradle",), ("jvm",)], ("java", None)),
+    **dict.fromkeys(
+        [("c#",), ("dotnet",), ("asp", "net"), ("blazor",), ("razor", "pages")], ("csharp", "dotnet")
     ),
-    (
-        "ruby",
-        "rails",
-        re.compile(r"\bruby on rails\b|\brails (?:app|application|api|controller|model|migration)", _I),
+    ("ruby", "on", "rails"): ("ruby", "rails"),
+    **dict.fromkeys(
+        [("rails", noun) for noun in ("app", "application", "api", "controller", "model", "migration")],
+        ("ruby", "rails"),
     ),
-    ("ruby", None, re.compile(r"\bruby\b", _I)),
-    (
-        "javascript",
-        None,
-        re.compile(r"\bnode\.?js\b|\bnestjs\b|\bexpress\.js\b|\bnode (?:service|server|backend|api)", _I),
+    ("ruby",): ("ruby", None),
+    **dict.fromkeys(
+        [("node", "js"), ("nodejs",), ("nestjs",), ("express", "js")]
+        + [("node", noun) for noun in ("service", "server", "backend", "api")],
+        ("javascript", None),
     ),
-)
-_FRONTEND_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("react", re.compile(r"\breact(?:\.?js)?\b(?!\s+to\b)|\bnext\.?js\b", _I)),
-    ("vue", re.compile(r"\bvue(?:\.?js)?\b|\bnuxt\b", _I)),
-    ("angular", re.compile(r"\bangular(?:js)?\b", _I)),
-    ("svelte", re.compile(r"\bsvelte(?:kit)?\b", _I)),
-)
-_TYPESCRIPT_HINT = re.compile(r"\btypescript\b", _I)
-_INFRA_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("terraform", re.compile(r"\bterraform\b", _I)),
-    ("helm", re.compile(r"\bhelm\b", _I)),
-    ("kubernetes", re.compile(r"\bkubernetes\b|\bk8s\b", _I)),
-    ("docker", re.compile(r"\bdocker(?:file)?\b|\bcontaineri[sz]e\b", _I)),
-    ("github-actions", re.compile(r"\bgithub actions\b", _I)),
-)
+}
+#: "Go" is also an English verb: "Go service", "in Go" count only when the text spells the language "Go".
+_GO_NOUNS = frozenset(
+    {
+        "service", "services", "module", "binary", "program", "code", "codebase", "app", "application", "api",
+        "server", "cli", "backend", "microservice", "library", "package", "project", "worker",
+    }
+)  # fmt: skip
+_GO_PREPOSITIONS = frozenset({"in", "using", "with", "to"})
+_FRONTEND_TERMS: dict[tuple[str, ...], str] = {
+    **dict.fromkeys([("react",), ("reactjs",), ("react", "js"), ("next", "js"), ("nextjs",)], "react"),
+    **dict.fromkeys([("vue",), ("vuejs",), ("vue", "js"), ("nuxt",)], "vue"),
+    **dict.fromkeys([("angular",), ("angularjs",)], "angular"),
+    **dict.fromkeys([("svelte",), ("sveltekit",)], "svelte"),
+}
+_INFRA_TERMS: dict[tuple[str, ...], str] = {
+    ("terraform",): "terraform",
+    ("helm",): "helm",
+    ("kubernetes",): "kubernetes",
+    ("k8s",): "kubernetes",
+    **dict.fromkeys([("docker",), ("dockerfile",), ("containerize",), ("containerise",)], "docker"),
+    ("github", "actions"): "github-actions",
+}
+_FIRST_WORDS = frozenset(
+    term[0] for table in (_BACKEND_TERMS, _FRONTEND_TERMS, _INFRA_TERMS) for term in table
+) | {"typescript", "go"}
+_CAPITAL_GO_RE = re.compile(r"\bGo\b")
+_DOTNET_RE = re.compile(r"(?<![\w.])\.net\b")
 _DEFAULT_COMMANDS: dict[str, tuple[str, str]] = {
     "python": ("pytest", "python -m compileall -q ."),
     "go": ("go test ./...", "go build ./..."),
@@ -566,34 +575,54 @@ _DEFAULT_DIRS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-def stack_from_description(text: str) -> Stack:
-    """Best guess of the stack from technology names in the description (used when no project files say more)."""
+def stack_from_description(text: str, doc: Doc | None = None) -> Stack:
+    """Best guess of the stack from technology names in the description (when project files say nothing)."""
+    doc = doc if doc is not None else Doc(text)
+    tokens = doc.tokens if not doc.words.isdisjoint(_FIRST_WORDS) else []
     backend: tuple[int, str, str | None] | None = None
-    for language, framework, pattern in _BACKEND_HINTS:
-        match = pattern.search(text)
-        if match and (backend is None or match.start() < backend[0]):
-            backend = (match.start(), language, framework)
     frontend: tuple[int, str] | None = None
-    for family, pattern in _FRONTEND_HINTS:
-        match = pattern.search(text)
-        if match and (frontend is None or match.start() < frontend[0]):
-            frontend = (match.start(), family)
-    infra = tuple(sorted(name for name, pattern in _INFRA_HINTS if pattern.search(text)))
+    infra: set[str] = set()
+    typescript = False
+    capital_go: bool | None = None
+    for index, word in enumerate(tokens):
+        if word not in _FIRST_WORDS:
+            continue
+        following = tokens[index + 1] if index + 1 < len(tokens) else ""
+        candidates = [
+            (word,),
+            (word, following),
+            (word, following, tokens[index + 2] if index + 2 < len(tokens) else ""),
+        ]
+        for term in candidates:
+            if backend is None and term in _BACKEND_TERMS:
+                backend = (index, *_BACKEND_TERMS[term])
+            if frontend is None and term in _FRONTEND_TERMS and not (word == "react" and following == "to"):
+                frontend = (index, _FRONTEND_TERMS[term])
+            if term in _INFRA_TERMS:
+                infra.add(_INFRA_TERMS[term])
+        if backend is None and word == "go":
+            previous = tokens[index - 1] if index else ""
+            if following in _GO_NOUNS or previous in _GO_PREPOSITIONS:
+                if capital_go is None:
+                    capital_go = _CAPITAL_GO_RE.search(text) is not None
+                if capital_go:
+                    backend = (index, "go", None)
+        typescript = typescript or word == "typescript"
+    if backend is None and _DOTNET_RE.search(text.lower()):
+        backend = (len(tokens), "csharp", "dotnet")
+    infra_kinds = tuple(sorted(infra))
     if backend is None and frontend is None:
-        return Stack(infra=infra, from_description=True) if infra else Stack()
+        return Stack(infra=infra_kinds, from_description=True) if infra_kinds else Stack()
 
-    typescript = _TYPESCRIPT_HINT.search(text) is not None
     if backend is None or backend[1] == "javascript":
         language = "typescript" if typescript else "javascript"
         framework = frontend[1] if frontend else None
     else:
         language, framework = backend[1], backend[2]
     if language == "python" and framework is None:
-        # A framework named later in the text still refines a "python" hint.
-        for hint_language, hint_framework, pattern in _BACKEND_HINTS[:3]:
-            if hint_language == "python" and pattern.search(text):
-                framework = hint_framework
-                break
+        # A framework named later in the text still refines a plain "python" mention.
+        framework = next((fw for term, (lang, fw) in _BACKEND_TERMS.items() if fw and lang == "python" and
+                          term[0] in tokens), None)  # fmt: skip
     test, build = _DEFAULT_COMMANDS[language]
     if framework == "django":
         build = "python manage.py check"
@@ -610,6 +639,6 @@ def stack_from_description(text: str) -> Stack:
         source_dirs=source,
         test_dirs=tests,
         frontend_dirs=(("frontend/",) if language not in _JS else source) if frontend_name else (),
-        infra=infra,
+        infra=infra_kinds,
         from_description=True,
     )

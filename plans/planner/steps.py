@@ -65,11 +65,13 @@ INFRA_PRIORITY: tuple[str, ...] = (
 BLOCKED_ALWAYS: tuple[str, ...] = (".env", "secrets/", ".git/")
 _SLUG_STOPWORDS = frozenset(
     {
-        "a", "an", "the", "for", "to", "of", "in", "on", "with", "and", "or", "from", "into", "by", "at", "as",
-        "so", "that", "this", "these", "those", "our", "their", "its", "is", "are", "be", "when", "where",
-        "which", "who", "new", "all", "any", "some", "it", "we", "us", "should", "must", "can", "via", "per",
-        "using", "use", "across", "each", "every", "about", "them", "they", "get", "gets", "s", "t",
-        "please", "need", "needs", "want", "there", "then", "than", "what", "why", "how", "does", "do", "not",
+        "unit", "tests", "test", "integration", "e2e", "docs", "documentation", "adr", "describing",
+        "a", "an", "the", "for", "to", "of", "in", "on", "with", "and", "or", "from", "into", "by", "at",
+        "as", "so", "that", "this", "these", "those", "our", "their", "its", "is", "are", "be", "when",
+        "where", "which", "who", "new", "all", "any", "some", "it", "we", "us", "should", "must", "can",
+        "via", "per", "using", "use", "across", "each", "every", "about", "them", "they", "get", "gets", "s",
+        "t", "please", "need", "needs", "want", "there", "then", "than", "what", "why", "how", "does", "do",
+        "not",
     }
 )  # fmt: skip
 
@@ -80,8 +82,8 @@ class TaskContext:
 
     `task` is the headline in sentence case ("add a CSV export endpoint"); `goal` reads after a noun ("the
     changes to add a CSV export endpoint", or "the changes for: users cannot log in"); `imperative` is the
-    headline as a command when it starts with a verb; `bug` names the problem for bug-fix texts ("the crash when
-    saving a profile").
+    headline as a command when it starts with a verb; `bug` names the problem for bug-fix texts ("the crash
+    when saving a profile").
     """
 
     task: str
@@ -151,7 +153,9 @@ def make_context(
 
 
 def _bug_phrase(task: str, first_word: str) -> str:
-    """ "fix the crash when saving" -> "the crash when saving"; a plain report -> "the reported problem (...)"."""
+    """Name the bug: "fix the crash when saving" -> "the crash when saving"; anything else is quoted as
+    "the reported problem (...)".
+    """
     if first_word in v.BUG_VERBS:
         rest = task.split(" ", 1)[1] if " " in task else ""
         if rest:
@@ -162,7 +166,7 @@ def _bug_phrase(task: str, first_word: str) -> str:
 
 def _content_words(doc: Doc) -> list[str]:
     tokens = list(doc.tokens)
-    while tokens and (tokens[0] in v.LEAD_FILLER or tokens[0] in v.LEADING_VERBS):
+    while tokens and (tokens[0] in v.LEAD_FILLER or tokens[0] in v.VERB_STARTS):
         tokens.pop(0)
     return [token for token in tokens if token not in _SLUG_STOPWORDS and not token.isdigit()][:4]
 
@@ -174,7 +178,7 @@ def _sentence_case(text: str) -> str:
     return f"{first} {rest}".strip()
 
 
-# --- Task descriptions --------------------------------------------------------------------------------------------------
+# --- Task descriptions --------------------------------------------------------------------------------------
 
 
 def _backend_where(ctx: TaskContext) -> str:
@@ -211,27 +215,30 @@ def _where(role: str, ctx: TaskContext) -> str:
 
 
 _ASSESS_TEXTS: dict[str, str] = {
-    r.CODE_REVIEWER: "Assess code quality for the work {goal}. Look at structure, duplication, complexity hot spots, error "
-    "handling and test coverage; give each finding a file reference and a severity.",
-    r.SECURITY_REVIEWER: "Assess security for the work {goal}. Cover authentication and authorization, input handling, "
-    "secrets, dependencies with known CVEs and the OWASP Top 10; give each finding evidence and a severity.",
-    r.AUDITOR: "Assess compliance for the work {goal}. Check data handling, retention, access logging and approvals "
-    "against the applicable regulations; record each gap with evidence.",
-    r.ARCHITECT: "Assess the architecture for the work {goal}. Describe the current state, judge its fitness for the "
-    "stated goals, and grade the main gaps with evidence.",
-    r.SRE: "Assess reliability and performance for the work {goal}. Measure the load profile, bottlenecks, failure modes, "
-    "SLOs and capacity headroom.",
-    r.DEVOPS: "Assess delivery and infrastructure for the work {goal}. Review the build and deploy pipeline, "
-    "environments, configuration drift and rollback readiness.",
-    r.DATA_ANALYST: "Assess the data for the work {goal}. Check availability and quality of the sources and whether the "
-    "needed metrics can be computed.",
+    r.CODE_REVIEWER: "Assess code quality within this task's scope ({task}). Look at structure, duplication, "
+    "complexity hot spots, error handling and test coverage; give each finding a file reference and a "
+    "severity.",
+    r.SECURITY_REVIEWER: "Assess security within this task's scope ({task}). Cover authentication and "
+    "authorization, input handling, secrets, dependencies with known CVEs and the OWASP Top 10; give each "
+    "finding evidence and a severity.",
+    r.AUDITOR: "Assess compliance within this task's scope ({task}). Check data handling, retention, access "
+    "logging and approvals against the applicable regulations; record each gap with evidence.",
+    r.ARCHITECT: "Assess the architecture within this task's scope ({task}). Describe the current state, "
+    "judge its fitness for the stated goals, and grade the main gaps with evidence.",
+    r.SRE: "Assess reliability and performance within this task's scope ({task}). Measure the load profile, "
+    "bottlenecks, failure modes, SLOs and capacity headroom.",
+    r.DEVOPS: "Assess delivery and infrastructure within this task's scope ({task}). Review the build and "
+    "deploy pipeline, environments, configuration drift and rollback readiness.",
+    r.DATA_ANALYST: "Assess the data within this task's scope ({task}). Check availability and quality of "
+    "the sources and whether the needed metrics can be computed.",
 }
 _REVIEW_TEXTS: dict[str, str] = {
-    r.SECURITY_REVIEWER: "Security review of the changes made {goal}. Check authentication and authorization, "
-    "input validation, secret handling and the OWASP Top 10; list required fixes by severity.",
+    r.SECURITY_REVIEWER: "Security review of the changes made {goal}. Check authentication and "
+    "authorization, input validation, secret handling and the OWASP Top 10; list required fixes by severity.",
     r.ARCHITECT: "Check the delivered work {goal} against the design: boundaries, data model and interfaces "
     "match, and every deviation is justified.",
-    r.AUDITOR: "Independent compliance review of the changes made {goal}; give a pass/fail verdict with evidence.",
+    r.AUDITOR: "Independent compliance review of the changes made {goal}; give a pass/fail verdict with "
+    "evidence.",
 }
 
 
@@ -242,22 +249,26 @@ def describe(action: str, role: str, agent: str, phase_name: str, ctx: TaskConte
         text = _REVIEW_TEXTS[role]
     elif action == "assess":
         text = _ASSESS_TEXTS.get(
-            role, "Assess the work {goal} from the " + role + " point of view, with evidence."
+            role, "Assess this task's scope ({task}) from the " + role + " point of view, with evidence."
         )
     elif action == "implement" and role in _IMPLEMENT_TEXTS:
         text = _IMPLEMENT_TEXTS[role]
     elif action == "verify" and ctx.task_type in _VERIFY_TEXTS:
         text = _VERIFY_TEXTS[ctx.task_type]
-    elif action == "backup-rollback" and not ctx.concerns.database:
-        text = _BACKUP_VERSIONS_TEXT
-    elif action in _IMPERATIVE_TEXTS and ctx.imperative:
+    elif not ctx.concerns.database and action in _NON_DATA_TEXTS:
+        text = _NON_DATA_TEXTS[action]
+    if action in _IMPERATIVE_TEXTS and ctx.imperative:
         text = _IMPERATIVE_TEXTS[action]
+    if not ctx.has_design and action in _WITHOUT_ANALYSIS_TEXTS:
+        text = _WITHOUT_ANALYSIS_TEXTS[action]
     if text is None:
         return f"{phase_name}: {ctx.task} (as {agent})."
     dry_run, tool = "", ""
     if ctx.infra_kind:
-        tool = f" with {INFRA_TOOLS[ctx.infra_kind][0]}"
-        dry_run = f" ({INFRA_TOOLS[ctx.infra_kind][1]})"
+        tool_name, dry_run_command = INFRA_TOOLS[ctx.infra_kind]
+        if tool_name.split()[0].lower() not in ctx.task.lower():
+            tool = f" with {tool_name}"
+        dry_run = f" ({dry_run_command})"
     return text.format(
         task=ctx.task,
         goal=ctx.goal,
@@ -265,6 +276,7 @@ def describe(action: str, role: str, agent: str, phase_name: str, ctx: TaskConte
         imperative=ctx.imperative or "",
         where=_where(role, ctx),
         run_tests=ctx.run_tests,
+        command=f" (`{ctx.stack.test_command}`)" if ctx.stack.test_command else "",
         slug=ctx.slug,
         basis="the agreed design" if ctx.has_design else "the project's existing conventions",
         source=", using the reproduction steps from the investigation" if ctx.has_investigation else "",
@@ -275,57 +287,62 @@ def describe(action: str, role: str, agent: str, phase_name: str, ctx: TaskConte
 
 
 _TEXTS: dict[str, str] = {
-    "design": "Design the solution {goal}. Cover the data model, interfaces and error handling{where}, compare at "
-    "least two options, and record the decision in docs/design/{slug}.md so implementers can start without open "
-    "questions.",
-    "domain-brief": "Brief the team on the domain and regulatory rules that apply to the work {goal}. List the "
-    "constraints the design must respect (consent, retention, who may see what) and the cases tests must cover.",
-    "migration-plan": "Plan the work {goal}. Inventory what changes, choose the order (expand, migrate, contract "
-    "where possible), estimate data volume and downtime, and define the checks the Validate phase will run.",
-    "backup-rollback": "Prepare the safety net before anything changes: take and verify a backup of the affected "
-    "data, write the rollback script, and rehearse it on a copy so a failed run can be undone in minutes.",
-    "investigate": "Reproduce {bug}. Record exact reproduction steps, trace the failing path{where}, and write down "
-    "the root cause with evidence (logs, stack trace, failing input) before changing anything.",
+    "design": "Design the solution {goal}. Cover the data model, interfaces and error handling{where}, "
+    "compare at least two options, and record the decision in docs/design/{slug}.md so implementers can "
+    "start without open questions.",
+    "domain-brief": "Brief the team on the domain and regulatory rules that apply to the work {goal}. List "
+    "the constraints the design must respect (consent, retention, who may see what) and the cases tests must "
+    "cover.",
+    "migration-plan": "Plan the work {goal}. Inventory what changes, choose the order (expand, migrate, "
+    "contract where possible), estimate data volume and downtime, and define the checks the Validate phase "
+    "will run.",
+    "backup-rollback": "Prepare the safety net before anything changes: take and verify a backup of the "
+    "affected data, write the rollback script, and rehearse it on a copy so a failed run can be undone in "
+    "minutes.",
+    "investigate": "Reproduce {bug}. Record exact reproduction steps, trace the failing path{where}, and "
+    "write down the root cause with evidence (logs, stack trace, failing input) before changing anything.",
     "hypothesize": "List the plausible causes of {bug}, rank them by likelihood, and test the top ones with "
     "targeted experiments until one is confirmed.",
-    "refactor-analysis": "Map the code involved in the work {goal}. Identify call sites, dependencies and seams, "
-    "define the target structure, and break the change into small behaviour-preserving steps.",
-    "characterize": "Pin down current behaviour before anything moves: add characterization tests around the code "
-    "touched by the work {goal}{run_tests}.",
+    "refactor-analysis": "Map the code involved in the work {goal}. Identify call sites, dependencies and "
+    "seams, define the target structure, and break the change into small behaviour-preserving steps.",
+    "characterize": "Pin down current behaviour before anything moves: add characterization tests around the "
+    "code touched by the work {goal}{run_tests}.",
     "implement": "Implement the server-side changes {goal}{where}, following {basis}; validate input at the "
     "boundary, handle errors explicitly, and add unit tests for new logic.",
     "model": "Model the problem {goal}: a simple baseline first, a held-out evaluation set, and documented "
     "metrics, assumptions and failure cases.",
     "deploy-config": "Prepare the delivery of the change {goal}: configuration and environment variables, CI "
     "changes, and a rollout with a tested rollback, so nothing is left as a manual step.",
-    "observability": "Make the change {goal} observable: metrics, dashboards and alerts with clear thresholds, "
-    "and a runbook entry for the on-call engineer.",
-    "regression-test": "Write a regression test that reproduces {bug}{source}. It must fail on the current code "
-    "and pass once the fix lands{run_tests}.",
+    "observability": "Make the change {goal} observable: metrics, dashboards and alerts with clear "
+    "thresholds, and a runbook entry for the on-call engineer.",
+    "regression-test": "Write a regression test that reproduces {bug}{source}. It must fail on the current "
+    "code and pass once the fix lands{run_tests}.",
     "fix": "Fix the root cause of {bug} with the smallest safe change{where}; make the regression test pass "
     "without weakening it, and check similar code paths for the same flaw.",
-    "fix-small": "Fix {bug} with the smallest safe change{where}, and add a regression test that fails without "
-    "the fix.",
+    "fix-small": "Fix {bug} with the smallest safe change{where}, and add a regression test that fails "
+    "without the fix.",
     "refactor": "Carry out the refactoring {goal}{where}, in small behaviour-preserving commits; keep public "
     "interfaces compatible unless the analysis says otherwise, and keep the characterization tests green.",
-    "migrate-data": "Write and run the schema and data migration {goal}: reversible scripts, batched for large "
-    "tables, with row counts and checksums recorded before and after.",
-    "migrate-code": "Update the application code {goal}{where}: adapt models, queries and deprecated calls to the "
-    "new version or schema, keeping old and new paths working until the switch-over.",
-    "rollout": "Roll out the change {goal} through the environments: staging first, then a scheduled production "
-    "window, with monitoring watched and the rollback one command away.",
-    "test": "Test the change {goal}. Cover the happy path, edge cases, invalid input and failure modes at unit and "
-    "integration level{run_tests}; report any regression with a failing test.",
-    "verify": "Verify the change {goal}. Run the full suite{run_tests} and check the result against the acceptance "
-    "criteria.",
-    "validate": "Validate the result of the work {goal}. Compare row counts and checksums with the pre-migration "
-    "snapshot, exercise the critical read and write paths{run_tests}, and confirm the rollback still works.",
-    "review": "Review the changes made {goal}. Check correctness, readability, error handling and test coverage; "
-    "approve, or list the issues that block merge with file and line.",
+    "migrate-data": "Write and run the schema and data migration {goal}: reversible scripts, batched for "
+    "large tables, with row counts and checksums recorded before and after.",
+    "migrate-code": "Update the application code {goal}{where}: adapt models, queries and deprecated calls "
+    "to the new version or schema, keeping old and new paths working until the switch-over.",
+    "rollout": "Roll out the change {goal} through the environments: staging first, then a scheduled "
+    "production window, with monitoring watched and the rollback one command away.",
+    "test": "Test the change {goal}. Cover the happy path, edge cases, invalid input and failure modes at "
+    "unit and integration level{run_tests}; report any regression with a failing test.",
+    "verify": "Verify the change {goal}. Run the full suite{command} and check the result against the "
+    "acceptance criteria.",
+    "validate": "Validate the result of the work {goal}. Compare row counts and checksums with the "
+    "pre-migration snapshot, exercise the critical read and write paths{command}, and confirm the rollback "
+    "still works.",
+    "review": "Review the changes made {goal}. Check correctness, readability, error handling and test "
+    "coverage; approve, or list the issues that block merge with file and line.",
     "architecture-review": "Check the delivered work {goal} against the design: boundaries, data model and "
     "interfaces match, and every deviation is justified.",
-    "review-docs": "Check the documentation written {goal} against the code: commands and examples run as "
-    "written, names and options match current behaviour, and nothing a reader needs is missing.",
+    "review-docs": "Check the documentation produced for this task ({task}) against the code: commands and "
+    "examples run as written, names and options match current behaviour, and nothing a reader needs is "
+    "missing.",
     "review-tests": "Review the new tests: they assert behaviour rather than implementation details, "
     "fail for the right reasons, and are readable.",
     "audit": "Independently audit the finished work {goal}. Check it against compliance and data-protection "
@@ -337,28 +354,28 @@ _TEXTS: dict[str, str] = {
     "against the code, and link related material; the result goes in {docs_target}.",
     "prepare-data": "Make the data needed {goal} available and trustworthy: locate the sources, document the "
     "schema, and produce a clean, reproducible extract.",
-    "explore": "Explore the data needed {goal}. Profile the relevant tables, check completeness, duplicates and "
-    "outliers, and pin down metric definitions before any analysis.",
-    "analyze": "Run the analysis for: {task}. Use reproducible queries or notebooks, break results down by the "
-    "relevant segments, and state the uncertainty wherever numbers are compared.",
-    "metrics": "Define the metrics and queries the work {goal} needs, check them against the source data, and "
-    "document each definition where the implementers can use it.",
-    "visualize": "Chart the key results for: {task}. One clear chart per finding, labelled axes and units, and a "
-    "colour-blind-safe palette.",
-    "report": "Write up the findings for: {task}. The answer first, then the supporting numbers with links to "
-    "their queries, the caveats, and recommended next steps.",
-    "test-gaps": "Measure current test coverage of the code this task targets ({task}), list untested branches "
-    "and risky paths, and rank what to test first.",
-    "write-tests": "Write the tests for: {task}{run_tests}. Cover the ranked gaps, keep tests deterministic and "
-    "fast, and assert behaviour rather than implementation details.",
-    "run-tests": "Run the whole suite with the new tests several times to rule out flakiness{run_tests}, and "
+    "explore": "Explore the data needed {goal}. Profile the relevant tables, check completeness, duplicates "
+    "and outliers, and pin down metric definitions before any analysis.",
+    "analyze": "Run the analysis for: {task}. Use reproducible queries or notebooks, break results down by "
+    "the relevant segments, and state the uncertainty wherever numbers are compared.",
+    "metrics": "Define the metrics and queries the work {goal} needs, check them against the source data, "
+    "and document each definition where the implementers can use it.",
+    "visualize": "Chart the key results for: {task}. One clear chart per finding, labelled axes and units, "
+    "and a colour-blind-safe palette.",
+    "report": "Write up the findings for: {task}. The answer first, then the supporting numbers with links "
+    "to their queries, the caveats, and recommended next steps.",
+    "test-gaps": "Measure current test coverage of the code this task targets ({task}), list untested "
+    "branches and risky paths, and rank what to test first.",
+    "write-tests": "Write the tests for: {task}{run_tests}. Cover the ranked gaps, keep tests deterministic "
+    "and fast, and assert behaviour rather than implementation details.",
+    "run-tests": "Run the whole suite with the new tests several times to rule out flakiness{command}, and "
     "report coverage before and after.",
     "report-findings": "Consolidate the assessment of: {task} into one report (reports/{slug}-findings.md): "
     "findings ranked by severity with evidence, and a prioritised, phased set of recommendations.",
-    "infra-plan": "Plan the infrastructure change {goal}. Describe the target state, blast radius and order of "
-    "changes, prepare the dry-run output{dry_run} for review, and a tested rollback.",
-    "provision": "Apply the infrastructure change {goal} as code{tool}, with no manual console changes: staging "
-    "first, then production, watching health checks during the rollout.",
+    "infra-plan": "Plan the infrastructure change {goal}. Describe the target state, blast radius and order "
+    "of changes, prepare the dry-run output{dry_run} for review, and a tested rollback.",
+    "provision": "Apply the infrastructure change {goal} as code{tool}, with no manual console changes: "
+    "staging first, then production, watching health checks during the rollout.",
     "verify-infra": "Verify the change {goal} in the target environment: health checks and smoke tests pass, "
     "dashboards and alerts behave, and error rates and latency are unchanged.",
     "coordinate": "Coordinate the work {goal}. Confirm scope and owners for each phase, track hand-offs, and "
@@ -367,36 +384,51 @@ _TEXTS: dict[str, str] = {
     "questions.",
 }
 _IMPLEMENT_TEXTS: dict[str, str] = {
-    r.FRONTEND: "Build the user-facing part of the work {goal}{where}, following {basis}: components, state and "
-    "API calls, accessible (labels, keyboard navigation, contrast) and responsive, with component tests.",
+    r.FRONTEND: "Build the user-facing part of the work {goal}{where}, following {basis}: components, state "
+    "and API calls, accessible (labels, keyboard navigation, contrast) and responsive, with component tests.",
     r.DATA_ENGINEER: "Build the data side of the work {goal}: schemas, jobs and idempotent loads, with "
     "data-quality checks on inputs and outputs.",
     r.DATA_SCIENTIST: _TEXTS["model"],
 }
 _VERIFY_TEXTS: dict[str, str] = {
-    v.REFACTOR: "Verify the refactoring changed no behaviour: run the full suite including the characterization "
-    "tests{run_tests}, and compare public interfaces before and after.",
-    v.BUG_FIX: "Verify the fix for {bug}. Re-run the original reproduction steps, run the full suite{run_tests}, "
-    "and confirm related behaviour did not regress.",
+    v.REFACTOR: "Verify the refactoring changed no behaviour: run the full suite{command}, including any "
+    "characterization tests, and compare public interfaces before and after.",
+    v.BUG_FIX: "Verify the fix for {bug}. Re-run the original reproduction steps, run the full "
+    "suite{command}, and confirm related behaviour did not regress.",
 }
 _VERIFY_TEXTS[v.INVESTIGATION] = _VERIFY_TEXTS[v.BUG_FIX]
-_BACKUP_VERSIONS_TEXT = (
-    "Prepare the safety net before anything changes: record the current versions, write down the rollback steps "
-    "(revert, restore lockfiles or images), and confirm they work on a branch."
-)
+#: Variants for migrations that move code to a new version rather than data to a new schema.
+_NON_DATA_TEXTS: dict[str, str] = {
+    "backup-rollback": "Prepare the safety net before anything changes: record the current versions, write "
+    "down the rollback steps (revert, restore lockfiles or images), and confirm they work on a branch.",
+    "migrate-code": "Update the application code {goal}{where}: work through the breaking changes in the "
+    "upstream changelog, replace deprecated calls, and keep the change easy to revert.",
+    "validate": "Validate the result of the work {goal}: run the full suite{command}, exercise the critical "
+    "user paths, check the logs for new deprecation warnings, and confirm the rollback still works.",
+}
 _IMPERATIVE_TEXTS: dict[str, str] = {
-    "write-docs": "{imperative}. Use a task-oriented structure, check every example against the code, and link "
-    "related material; the result goes in {docs_target}.",
-    "refactor": "{imperative}{where}, in small behaviour-preserving commits; keep public interfaces compatible "
-    "unless the analysis says otherwise, and keep the characterization tests green.",
-    "write-tests": "{imperative}{run_tests}. Cover the ranked gaps, keep tests deterministic and fast, and assert "
-    "behaviour rather than implementation details.",
+    "write-docs": "{imperative}. Use a task-oriented structure, check every example against the code, and "
+    "link related material; the result goes in {docs_target}.",
+    "refactor": "{imperative}{where}, in small behaviour-preserving commits; keep public interfaces "
+    "compatible unless the analysis says otherwise, and keep the characterization tests green.",
+    "analyze": "{imperative}. Use reproducible queries or notebooks, break results down by the relevant "
+    "segments, and state the uncertainty wherever numbers are compared.",
+    "write-tests": "{imperative}{run_tests}. Cover the ranked gaps, keep tests deterministic and fast, and "
+    "assert behaviour rather than implementation details.",
+}
+
+
+#: Variants for plans without an analysis phase (light work): no design or characterization tests to refer to.
+_WITHOUT_ANALYSIS_TEXTS: dict[str, str] = {
+    "refactor": "Carry out the refactoring {goal}{where}, in small behaviour-preserving commits; keep public "
+    "interfaces compatible and the existing tests green.",
 }
 
 
 def focus_clause(role: str, ctx: TaskContext, others: Iterable[str] = ()) -> str | None:
-    """For multi-part tasks, the clause of the headline that concerns this role most and the other roles in the
-    phase least, if one clearly does."""
+    """For a multi-part task, the headline clause that concerns this role most and the phase's other roles
+    least; None when no clause clearly belongs to the role.
+    """
     lexicon = _ROLE_LEXICONS.get(role)
     if lexicon is None or len(ctx.clauses) < 2:
         return None
@@ -420,7 +452,7 @@ _ROLE_LEXICONS = {
 }
 
 
-# --- Deliverables ---------------------------------------------------------------------------------------------------
+# --- Deliverables -------------------------------------------------------------------------------------------
 
 
 def docs_target(ctx: TaskContext) -> str:
@@ -571,7 +603,7 @@ def _provision_deliverable(ctx: TaskContext) -> str:
     return "Infrastructure-as-code changes"
 
 
-# --- Paths ------------------------------------------------------------------------------------------------------------
+# --- Paths --------------------------------------------------------------------------------------------------
 
 
 def allowed_paths(role: str, action: str, ctx: TaskContext) -> list[str]:
@@ -674,7 +706,7 @@ def _marker_language(path: str) -> str | None:
 
 
 def context_files(role: str, ctx: TaskContext) -> list[str]:
-    """README-type files at the root, the project markers relevant to the role, then paths named in the task."""
+    """Root README-type files, the project markers relevant to the role, then paths named in the task."""
     stack = ctx.stack
     primary = "js" if stack.language in _JS else stack.language
     if role == r.FRONTEND:

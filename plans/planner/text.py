@@ -6,9 +6,9 @@ A description is tokenised once into lower-case words (`Doc`). A `Lexicon` is a 
 - ``"deploy*"``: any word starting with "deploy" (deploys, deployment), never a word that merely contains it;
 - ``"drop table"``: consecutive words (the last one may end in ``*``).
 
-Matching works on tokens, so "author" never matches "auth", "stable" never matches "table", and "dropdown" never
-matches "drop". Exact words are set look-ups, prefixes a binary search in the sorted vocabulary, phrases a
-substring search in the space-joined token stream; all of it is linear in the text and fast for 2,000 words.
+Matching works on tokens, so "author" never matches "auth", "stable" never matches "table", and "dropdown"
+never matches "drop". Exact words are set look-ups, prefixes a binary search in the sorted vocabulary, phrases
+a substring search in the space-joined token stream; all of it is linear in the text and fast for 2,000 words.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ _FIRST_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n")
 _WHITESPACE_RE = re.compile(r"\s+")
 _CLAUSE_SPLIT_RE = re.compile(r",\s+(?:and\s+|then\s+)?|;\s*|\s+and\s+(?=[a-z]+\s)|\s+then\s+")
 _PATH_RE = re.compile(
-    r"(?<![\w/.-])((?:[A-Za-z0-9_-]+/)*[A-Za-z0-9_.-]*[A-Za-z0-9_-]"
+    r"(?:[A-Za-z0-9_-]+/)*[A-Za-z0-9_.-]*[A-Za-z0-9_-]"
     r"\.(?:py|pyi|ts|tsx|js|jsx|mjs|md|rst|json|ya?ml|toml|cfg|ini|txt|html|css|scss|rs|go|java|kt|rb|sh|sql|"
-    r"lock|conf|cs|csproj|tf|proto|graphql))(?![\w/-])"
+    r"lock|conf|cs|csproj|tf|proto|graphql)"
 )
 
 _LIBRARY_NAMES = frozenset(
@@ -67,16 +67,22 @@ class Doc:
 
 
 class Lexicon:
-    """A named set of terms; reports which terms occur in a `Doc`."""
+    """A named set of terms; reports which terms occur in a `Doc`.
 
-    __slots__ = ("_exact", "_phrases", "_prefixes", "name", "terms")
+    Phrases are only searched for when their first word occurs in the document, so a lexicon costs a few set
+    look-ups on texts that do not mention it.
+    """
+
+    __slots__ = ("_exact", "_needles", "_phrases", "_prefixes", "name", "terms")
 
     def __init__(self, name: str, terms: Iterable[str]) -> None:
         self.name = name
         self.terms: tuple[str, ...] = tuple(dict.fromkeys(term.strip().lower() for term in terms))
         self._exact: list[tuple[str, str]] = []
         self._prefixes: list[tuple[str, str]] = []
-        self._phrases: list[tuple[str, str | re.Pattern[str]]] = []
+        # (term, first word, needle): the needle is a substring of the joined tokens, or a pattern when the
+        # phrase ends in a prefix.
+        self._phrases: list[tuple[str, str, str | re.Pattern[str]]] = []
         for term in self.terms:
             words = _TOKEN_RE.findall(term.rstrip("*"))
             if not words:
@@ -84,13 +90,20 @@ class Lexicon:
             if len(words) > 1:
                 body = " ".join(words)
                 if term.endswith("*"):
-                    self._phrases.append((term, re.compile(r" " + re.escape(body) + r"[a-z0-9]*(?= )")))
+                    pattern = re.compile(r" " + re.escape(body) + r"[a-z0-9]*(?= )")
+                    self._phrases.append((term, words[0], pattern))
                 else:
-                    self._phrases.append((term, f" {body} "))
+                    self._phrases.append((term, words[0], f" {body} "))
             elif term.endswith("*"):
                 self._prefixes.append((term, words[0]))
             else:
                 self._exact.append((term, words[0]))
+        #: Lower-case fragments of which at least one must be a substring of any text the lexicon matches.
+        self._needles: tuple[str, ...] = tuple(
+            {word for _, word in self._exact}
+            | {prefix for _, prefix in self._prefixes}
+            | {f for _, f, _ in self._phrases}
+        )
 
     def hits(self, doc: Doc) -> list[str]:
         """Terms found in the document, in the lexicon's own order."""
@@ -102,9 +115,8 @@ class Lexicon:
         for term, prefix in self._prefixes:
             if doc.has_prefix(prefix):
                 found.add(term)
-        joined = doc.joined
-        for term, needle in self._phrases:
-            if (needle in joined) if isinstance(needle, str) else needle.search(joined):
+        for term, first, needle in self._phrases:
+            if first in words and _phrase_in(needle, doc.joined):
                 found.add(term)
         return [term for term in self.terms if term in found]
 
@@ -117,17 +129,15 @@ class Lexicon:
             return True
         if any(doc.has_prefix(prefix) for _, prefix in self._prefixes):
             return True
-        joined = doc.joined
-        return any(
-            (needle in joined) if isinstance(needle, str) else needle.search(joined)
-            for _, needle in self._phrases
-        )
+        return any(first in words and _phrase_in(needle, doc.joined) for _, first, needle in self._phrases)
 
-    def matches_token(self, token: str) -> bool:
-        """Whether a single token is one of the lexicon's single-word terms."""
-        return any(token == word for _, word in self._exact) or any(
-            token.startswith(prefix) for _, prefix in self._prefixes
-        )
+    def may_match(self, lowered_text: str) -> bool:
+        """A cheap pre-check on raw lower-case text: False means `matches` would be False too."""
+        return any(needle in lowered_text for needle in self._needles)
+
+
+def _phrase_in(needle: str | re.Pattern[str], joined: str) -> bool:
+    return needle in joined if isinstance(needle, str) else needle.search(joined) is not None
 
 
 def sentences(text: str) -> list[str]:
@@ -136,7 +146,7 @@ def sentences(text: str) -> list[str]:
 
 
 def headline(text: str, limit: int = 160) -> str:
-    """The first sentence of a description, whitespace collapsed, without its final full stop, at most `limit`."""
+    """The description's first sentence, whitespace collapsed, without its full stop, cut at `limit`."""
     first = _FIRST_SENTENCE_RE.split(text.strip(), maxsplit=1)[0]
     first = _WHITESPACE_RE.sub(" ", first).strip().rstrip(".:;, ")
     if len(first) > limit:
@@ -165,14 +175,15 @@ def slugify(words: Iterable[str], max_words: int = 5, max_length: int = 40) -> s
 def mentioned_paths(text: str, limit: int = 10) -> list[str]:
     """Relative file paths named in the text (absolute paths and URLs are ignored)."""
     found: dict[str, None] = {}
-    for match in _PATH_RE.finditer(text):
-        path = match.group(1)
-        start = match.start(1)
-        if path.startswith(("/", "-", ".")) or text[max(0, start - 3) : start].endswith("://"):
+    for raw in text.split():
+        if "." not in raw:
             continue
-        if "/" not in path and path.rsplit(".", 1)[0].lower() in _LIBRARY_NAMES:
+        word = raw.strip("()[]{}<>,;:'\"`!?*").rstrip(".")
+        if not _PATH_RE.fullmatch(word) or "://" in raw or word.startswith(("/", "-", ".")):
+            continue
+        if "/" not in word and word.rsplit(".", 1)[0].lower() in _LIBRARY_NAMES:
             continue  # "Node.js", "Next.js": technology names, not files
-        found.setdefault(path, None)
+        found.setdefault(word, None)
         if len(found) >= limit:
             break
     return list(found)

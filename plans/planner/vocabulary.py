@@ -1,16 +1,16 @@
 """Every word list the planner matches against, compiled once at import time.
 
-Terms follow `text.Lexicon` syntax: "word" is an exact word, "word*" a word prefix, "two words" a phrase. Lists are
-chosen so that common English words do not trigger engineering signals: "auth" is listed as exact words and
-specific prefixes ("authenticat*", "authoriz*") so "author" and "authority" never match; "table" is never a risk
-signal on its own, because UIs have tables too.
+Terms follow `text.Lexicon` syntax: "word" is an exact word, "word*" a word prefix, "two words" a phrase.
+Lists are chosen so that common English words do not trigger engineering signals: "auth" is listed as exact
+words and specific prefixes ("authenticat*", "authoriz*") so "author" and "authority" never match; "table" is
+never a risk signal on its own, because UIs have tables too.
 """
 
 from __future__ import annotations
 
 from .text import Lexicon, terms
 
-# --- Task types --------------------------------------------------------------------------------------------------
+# --- Task types ---------------------------------------------------------------------------------------------
 
 NEW_FEATURE = "new-feature"
 BUG_FIX = "bug-fix"
@@ -210,15 +210,15 @@ WORK_OBJECTS: dict[str, Lexicon] = {
     TEST: Lexicon(
         "test-objects",
         terms(
-            "test, tests, testing, coverage, e2e, end to end tests, playwright, cypress, pytest, jest, vitest, "
-            "unit tests, integration tests, test suite, test cases, regression tests, snapshot tests"
+            "test, tests, testing, coverage, e2e, end to end tests, playwright, cypress, pytest, jest, "
+            "vitest, unit tests, integration tests, test suite, test cases, regression tests, snapshot tests"
         ),
     ),
     DOCUMENTATION: Lexicon(
         "doc-objects",
         terms(
-            "readme, docs, documentation, guide, tutorial, wiki, changelog, runbook, docstring*, contributing, "
-            "handbook, faq, adr, adrs, user manual"
+            "readme, docs, documentation, guide, tutorial, wiki, changelog, runbook, docstring*, "
+            "contributing, handbook, faq, adr, adrs, user manual"
         ),
     ),
     INFRASTRUCTURE: Lexicon(
@@ -248,9 +248,10 @@ VERB_STARTS = frozenset(LEADING_VERBS) | frozenset(
         "update, change, remove, delete, replace, improve, optimize, optimise, speed, reduce, increase, set, "
         "configure, write, handle, show, display, send, store, track, log, validate, ensure, make, use, "
         "generate, export, import, sync, schedule, limit, cache, paginate, encrypt, rotate, drop, merge, "
-        "deprecate, standardize, standardise, unify, harden, secure, automate, publish, release, roll, scale, "
-        "tune, profile, load, train, redesign, rewrite, rebuild, set up, prevent, detect, notify, block, "
-        "restrict, archive, purge, backfill, translate, localize, localise, onboard, retire, verify, check"
+        "deprecate, standardize, standardise, unify, harden, secure, automate, publish, release, roll, "
+        "scale, tune, profile, load, train, redesign, rewrite, rebuild, set up, prevent, detect, notify, "
+        "block, restrict, archive, purge, backfill, translate, localize, localise, onboard, retire, verify, "
+        "check"
     )
 )
 #: Verbs that introduce a bug report ("Fix the crash ...") and are dropped when naming the bug itself.
@@ -268,7 +269,7 @@ LEAD_FILLER = frozenset(
     )
 )
 
-# --- Complexity ---------------------------------------------------------------------------------------------------
+# --- Complexity ---------------------------------------------------------------------------------------------
 
 HEAVY_SCOPE = Lexicon(
     "heavy-scope",
@@ -323,7 +324,7 @@ INVESTIGATIVE = Lexicon(
     ),
 )
 
-# --- Concerns (which kinds of engineer the work needs) ----------------------------------------------------------------
+# --- Concerns (which kinds of engineer the work needs) ------------------------------------------------------
 
 FRONTEND = Lexicon(
     "frontend",
@@ -339,20 +340,21 @@ FRONTEND = Lexicon(
 FRONTEND_STRONG = Lexicon(
     "frontend-strong",
     terms(
-        "ux, frontend, front end, css, scss, tailwind, styling, stylesheet*, layout*, responsive, accessibility, "
-        "a11y, dark mode, animation*, component, components, storybook, design system, react, vue, angular, "
-        "svelte, next js, nuxt, spa, client side, browser*, safari, firefox, chrome, mobile view"
+        "ux, frontend, front end, css, scss, tailwind, styling, stylesheet*, layout*, responsive, "
+        "accessibility, a11y, dark mode, animation*, component, components, storybook, design system, react, "
+        "vue, angular, svelte, next js, nuxt, spa, client side, browser*, safari, firefox, chrome, mobile "
+        "view"
     ),
 )
 BACKEND = Lexicon(
     "backend",
     terms(
-        "api, apis, endpoint*, server, servers, server side, backend, back end, database*, db, "
-        "sql, query, queries, orm, service, services, microservice*, handler*, middleware, "
-        "queue*, webhook*, worker*, celery, cron, job, jobs, cache, caching, redis, graphql, "
-        "rest, grpc, websocket*, push notification*, serializer*, model, models, schema*, migration*, session*, rate limit*, "
-        "pagination, upload*, export*, email*, notification*, payment*, auth, authenticat*, "
-        "authoriz*, login, jwt, oauth*, csv, pdf, django, fastapi, flask, express, node"
+        "api, apis, endpoint*, server, servers, server side, backend, back end, database*, db, sql, query, "
+        "queries, orm, service, services, microservice*, handler*, middleware, queue*, webhook*, worker*, "
+        "celery, cron, job, jobs, cache, caching, redis, graphql, rest, grpc, websocket*, "
+        "push notification*, serializer*, model, models, schema*, migration*, session*, rate limit*, "
+        "pagination, upload*, export*, email*, notification*, payment*, auth, authenticat*, authoriz*, "
+        "login, jwt, oauth*, csv, pdf, django, fastapi, flask, express, node"
     ),
 )
 DATA_ENGINEERING = Lexicon(
@@ -447,7 +449,7 @@ PERFORMANCE = Lexicon(
 )
 README_TARGET = Lexicon("readme", terms("readme"))
 
-# --- Risk --------------------------------------------------------------------------------------------------------------
+# --- Risk ---------------------------------------------------------------------------------------------------
 
 AUTH = Lexicon(
     "auth",
@@ -509,7 +511,7 @@ MEDIUM_RISK = Lexicon(
 DESTRUCTIVE = Lexicon(
     "destructive",
     terms(
-        "delete, deletes, deleting, deletion, purge*, wipe*, truncat*, drop, drops, dropping, "
+        "delete, deletes, deleted, deleting, deletion, purge*, wipe*, truncat*, drop, drops, dropping, "
         "erase*, destroy*, hard delete*, remove all"
     ),
 )

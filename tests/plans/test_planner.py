@@ -736,7 +736,8 @@ def test_plan_invariants(case: Case, roster_registry):
             assert set(step.depends_on) <= set(seen_in_phase)
             if index == 0:
                 assert step.depends_on == []
-            assert step.task_description and step.task_description != plan.task_summary
+            assert step.task_description
+            assert step.task_description != plan.task_summary
             assert step.deliverables
             assert {".env", "secrets/", ".git/"} <= set(step.blocked_paths)
             seen_in_phase.append(step.step_id)
@@ -761,7 +762,7 @@ def test_plan_invariants(case: Case, roster_registry):
     assert plan_from_dict(plan_to_dict(plan)) == plan
 
 
-# --- Risk signals: word starts, not substrings ---------------------------------------------------------------
+# --- Risk signals: word starts, not substrings --------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -829,7 +830,7 @@ def test_many_agents_raise_risk_to_medium(roster_registry):
     assert plan.budget_tier == "full"
 
 
-# --- Task types ----------------------------------------------------------------------------------------------------
+# --- Task types ---------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -886,7 +887,7 @@ def test_task_type_classification(description, task_type, roster_registry):
     assert plan_for(description, roster_registry, stack="django").task_type == task_type
 
 
-# --- Validation ---------------------------------------------------------------------------------------------------
+# --- Validation ---------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("description", ["", "   ", "\n\t "])
@@ -898,8 +899,9 @@ def test_empty_description_is_rejected(description, roster_registry):
 
 
 def test_non_string_description_is_rejected(roster_registry):
+    request = PlanRequest(description=None)  # type: ignore[arg-type]
     with pytest.raises(PlanningError) as error:
-        make_plan(PlanRequest(description=None), roster_registry, plan_id="p", created_at="t")  # type: ignore[arg-type]
+        make_plan(request, roster_registry, plan_id="p", created_at="t")
     assert error.value.field == "description"
 
 
@@ -950,7 +952,7 @@ def test_registry_without_any_usable_agent_is_an_error():
     assert error.value.field == "agents"
 
 
-# --- Rosters -------------------------------------------------------------------------------------------------------
+# --- Rosters ------------------------------------------------------------------------------------------------
 
 
 def test_explicit_agents_are_placed_where_their_role_fits(roster_registry):
@@ -1016,7 +1018,7 @@ def test_react_named_in_the_description_picks_the_react_flavour(roster_registry)
     assert plan.stack == "python/django+react"
 
 
-# --- Phases, steps and gates ---------------------------------------------------------------------------------------
+# --- Phases, steps and gates --------------------------------------------------------------------------------
 
 
 def test_feature_plan_in_detail(roster_registry):
@@ -1033,7 +1035,8 @@ def test_feature_plan_in_detail(roster_registry):
     assert test.steps[0].deliverables == ["tests/test_csv_export_endpoint_invoices.py"]
     assert "`pytest`" in test.steps[0].task_description
     assert test.gate == planner.Gate("test", "pytest", test.gate.description, ["test failure", "test error"])
-    assert implement.gate is not None and implement.gate.gate_type == "build"
+    assert implement.gate is not None
+    assert implement.gate.gate_type == "build"
     assert review.steps[0].allowed_paths == []  # reviewers only read
     assert "migrations/" in implement.steps[0].blocked_paths
 
@@ -1122,7 +1125,9 @@ def test_unknown_stack_gates_ask_for_a_manual_check(roster_registry):
     plan = plan_for("Add a search box for orders", roster_registry)
     assert plan.stack is None
     gates = [phase.gate for phase in plan.phases if phase.gate is not None]
-    assert gates and all(gate.gate_type == "review" and gate.command == "" for gate in gates)
+    assert gates
+    assert all(gate.gate_type == "review" for gate in gates)
+    assert all(gate.command == "" for gate in gates)
 
 
 def test_description_hints_give_commands_without_a_project(roster_registry):
@@ -1141,7 +1146,8 @@ def test_docs_use_the_docs_build_when_the_project_has_one(roster_registry):
         stack=stack,
     )
     write = next(phase for phase in plan.phases if phase.name == "Write")
-    assert write.gate is not None and write.gate.command == "mkdocs build --strict"
+    assert write.gate is not None
+    assert write.gate.command == "mkdocs build --strict"
 
 
 def test_context_files_include_paths_named_in_the_description(roster_registry):
@@ -1159,8 +1165,8 @@ def test_context_files_include_paths_named_in_the_description(roster_registry):
 def test_a_two_thousand_word_specification_plans_quickly(roster_registry):
     paragraph = (
         "The finance team needs invoices exported as CSV and PDF from the billing service. Each export lists "
-        "the invoice number, customer, amounts, tax and status, filtered by date range and customer. Exports run "
-        "in a background worker and the user gets an email with a download link when the file is ready. "
+        "the invoice number, customer, amounts, tax and status, filtered by date range and customer. Exports "
+        "run in a background worker and the user gets an email with a download link when the file is ready. "
     )
     description = "Add invoice exports to the billing service. " + paragraph * 40
     assert len(description.split()) > 2000
@@ -1171,7 +1177,7 @@ def test_a_two_thousand_word_specification_plans_quickly(roster_registry):
     assert all(len(step.task_description) < 1200 for phase in plan.phases for step in phase.steps)
 
 
-# --- Determinism ---------------------------------------------------------------------------------------------------
+# --- Determinism --------------------------------------------------------------------------------------------
 
 
 def test_same_input_gives_the_same_plan(roster_registry):
@@ -1195,7 +1201,7 @@ def test_no_module_reads_the_clock_randomness_or_environment():
                 assert node.attr not in ("environ", "getenv"), path.name
 
 
-# --- Learned patterns ----------------------------------------------------------------------------------------------
+# --- Learned patterns ---------------------------------------------------------------------------------------
 
 SHIPPED_ROSTER = ("architect", "backend-engineer--python", "test-engineer--python")
 SHIPPED_PHASES = ("Design", "Implement", "Test")
@@ -1308,7 +1314,7 @@ def test_patterns_never_remove_safety_reviewers(roster_registry):
     assert {"code-reviewer", "security-reviewer"} <= set(plan.agents)
 
 
-# --- The core stays pure ---------------------------------------------------------------------------------------------
+# --- The core stays pure ------------------------------------------------------------------------------------
 
 
 def test_planner_imports_only_the_standard_library():

@@ -154,7 +154,8 @@ def test_aliases_from_the_original_are_accepted():
     plan = plan_from_dict(data)
     assert plan.plan_id == "task-abc123"
     assert plan.phases[0].requires_approval
-    assert plan.phases[0].gate is not None and plan.phases[0].gate.gate_type == "test"
+    assert plan.phases[0].gate is not None
+    assert plan.phases[0].gate.gate_type == "test"
     assert plan.task_type == "new-feature"
 
 

@@ -49,8 +49,12 @@ def publish(capture, task_id: str, topic: str, payload: dict | None = None) -> t
 
 
 def attempt(capture, delivery: Delivery) -> tuple[Verdict | None, list]:
+    """Run the task's body; run the failure-log writes it registered on commit; return what it would enqueue."""
     with capture() as callbacks:
         verdict = services.delivery_attempt(delivery_pk=delivery.pk)
+    for callback in callbacks:
+        if isinstance(callback, partial) and callback.func is services.failure_log_append:
+            callback()
     return verdict, enqueued(callbacks)
 
 
@@ -109,7 +113,11 @@ def test_the_same_event_cannot_get_two_deliveries_to_one_webhook(receiver, captu
     event, _ = publish(capture, "task-1", "step.completed")
     with pytest.raises(Exception, match="UNIQUE|unique"), transaction.atomic():
         Delivery.objects.create(
-            delivery_id="dlv_dup", webhook=webhook, event=event, next_attempt_at=timezone.now(), created_at=timezone.now()
+            delivery_id="dlv_dup",
+            webhook=webhook,
+            event=event,
+            next_attempt_at=timezone.now(),
+            created_at=timezone.now(),
         )
 
 
@@ -123,7 +131,8 @@ def test_delivery_posts_the_signed_generic_body_with_every_header(receiver, capt
 
     verdict, messages = attempt(capture, delivery)
 
-    assert verdict is Verdict.SUCCEEDED and messages == []
+    assert verdict is Verdict.SUCCEEDED
+    assert messages == []
     (request,) = receiver.received()
     assert request.path == "/hook"
     assert request.json() == events.event_to_dict(event)
@@ -142,7 +151,9 @@ def test_delivery_posts_the_signed_generic_body_with_every_header(receiver, capt
     )
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.failed_attempts) == (DeliveryStatus.SUCCEEDED, 1, 0)
-    assert delivery.last_status_code == 200 and delivery.completed_at and delivery.next_attempt_at is None
+    assert delivery.last_status_code == 200
+    assert delivery.completed_at
+    assert delivery.next_attempt_at is None
     (row,) = DeliveryAttempt.objects.all()
     assert (row.attempt, row.status_code, row.succeeded, row.error) == (1, 200, True, "")
     webhook.refresh_from_db()
@@ -153,7 +164,8 @@ def test_delivery_posts_the_signed_generic_body_with_every_header(receiver, capt
 def test_unsigned_delivery_has_no_signature_headers(receiver, capture):
     make_webhook(receiver.url("/hook"), ["*"])
     publish(capture, "task-1", "task.started")
-    attempt(capture, Delivery.objects.get())
+    with capture():
+        tasks.deliver(Delivery.objects.get().pk)  # the Celery task itself, run in process
     (request,) = receiver.received()
     assert "x-baton-signature" not in request.headers
     assert "webhook-signature" not in request.headers
@@ -162,13 +174,20 @@ def test_unsigned_delivery_has_no_signature_headers(receiver, capture):
 
 def test_slack_urls_get_block_kit_for_decisions(receiver, capture):
     make_webhook(receiver.url("/services/hooks.slack/T0/B0"), ["human.*"])
-    payload = {"request_id": "dec-9", "decision_type": "plan_review", "summary": "Review", "options": ["approve"]}
+    payload = {
+        "request_id": "dec-9",
+        "decision_type": "plan_review",
+        "summary": "Review",
+        "options": ["approve"],
+    }
     event, _ = publish(capture, "task-2", "human.decision_needed", payload)
     attempt(capture, Delivery.objects.get())
     body = receiver.received()[0].json()
     assert body["text"] == "Decision required for task `task-2`: plan_review"
     assert body["blocks"][-1]["elements"][0]["value"] == "dec-9::approve"
-    assert body["blocks"][4]["elements"][0]["text"].endswith(f"*At:* {events.event_to_dict(event)['timestamp']}")
+    assert body["blocks"][4]["elements"][0]["text"].endswith(
+        f"*At:* {events.event_to_dict(event)['timestamp']}"
+    )
 
 
 def test_a_duplicated_message_sends_nothing_twice(receiver, capture):
@@ -177,10 +196,12 @@ def test_a_duplicated_message_sends_nothing_twice(receiver, capture):
     delivery = Delivery.objects.get()
     attempt(capture, delivery)
     verdict, messages = attempt(capture, delivery)  # the same message again (redelivery after a lost ack)
-    assert verdict is None and messages == []
+    assert verdict is None
+    assert messages == []
     assert len(receiver.received()) == 1
     delivery.refresh_from_db()
-    assert delivery.attempts == 1 and delivery.status == DeliveryStatus.SUCCEEDED
+    assert delivery.attempts == 1
+    assert delivery.status == DeliveryStatus.SUCCEEDED
 
 
 def test_a_delivery_claimed_by_a_live_worker_is_left_alone(receiver, capture):
@@ -188,16 +209,20 @@ def test_a_delivery_claimed_by_a_live_worker_is_left_alone(receiver, capture):
     publish(capture, "task-1", "step.completed")
     delivery = Delivery.objects.get()
     claim = services.delivery_claim(delivery_pk=delivery.pk)
-    assert claim is not None and claim.attempt == 1
+    assert claim is not None
+    assert claim.attempt == 1
     assert services.delivery_claim(delivery_pk=delivery.pk) is None
     verdict, _ = attempt(capture, delivery)
-    assert verdict is None and receiver.received() == []
+    assert verdict is None
+    assert receiver.received() == []
 
 
 # --- Retries ---------------------------------------------------------------------------------------------------
 
 
-def test_a_failed_attempt_schedules_the_retry_on_the_row_and_enqueues_it_with_a_countdown(receiver, capture, settings):
+def test_a_failed_attempt_schedules_the_retry_on_the_row_and_enqueues_it_with_a_countdown(
+    receiver, capture, settings
+):
     webhook = make_webhook(receiver.script("/flaky", 503, 200), ["*"])
     event, _ = publish(capture, "task-1", "step.failed")
     delivery = Delivery.objects.get()
@@ -208,7 +233,8 @@ def test_a_failed_attempt_schedules_the_retry_on_the_row_and_enqueues_it_with_a_
     assert messages == [([delivery.pk], 5.0)]
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.failed_attempts) == (DeliveryStatus.PENDING, 1, 1)
-    assert delivery.last_status_code == 503 and delivery.last_error == "HTTP 503: nope"
+    assert delivery.last_status_code == 503
+    assert delivery.last_error == "HTTP 503: nope"
     row = DeliveryAttempt.objects.get()
     expected_due = row.finished_at + timedelta(seconds=5)
     assert delivery.next_attempt_at == expected_due
@@ -226,9 +252,11 @@ def test_a_failed_attempt_schedules_the_retry_on_the_row_and_enqueues_it_with_a_
 
     # The retry's message arrives early (another clock): nothing is sent, the message waits for the due time.
     verdict, messages = attempt(capture, delivery)
-    assert verdict is None and len(receiver.received()) == 1
+    assert verdict is None
+    assert len(receiver.received()) == 1
     ((pks, countdown),) = messages
-    assert pks == [delivery.pk] and 0 < countdown <= 5.0
+    assert pks == [delivery.pk]
+    assert 0 < countdown <= 5.0
 
     Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
     verdict, _ = attempt(capture, delivery)
@@ -249,10 +277,12 @@ def test_four_attempts_then_the_delivery_fails_and_counts_against_the_webhook(re
     assert len(receiver.received()) == 4
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivery.failed_attempts) == (DeliveryStatus.FAILED, 4, 4)
-    assert delivery.next_attempt_at is None and delivery.completed_at
+    assert delivery.next_attempt_at is None
+    assert delivery.completed_at
     assert [line["attempt"] for line in failure_lines(settings)] == [1, 2, 3, 4]
     webhook.refresh_from_db()
-    assert webhook.consecutive_failures == 1 and webhook.enabled
+    assert webhook.consecutive_failures == 1
+    assert webhook.enabled
 
 
 @pytest.mark.parametrize("status", [400, 404, 410, 301])
@@ -260,7 +290,8 @@ def test_failures_that_cannot_heal_end_the_delivery_at_once(receiver, capture, s
     webhook = make_webhook(receiver.script("/gone", status), ["*"])
     publish(capture, "task-1", "step.completed")
     verdict, messages = attempt(capture, Delivery.objects.get())
-    assert verdict is Verdict.FAILED and messages == []
+    assert verdict is Verdict.FAILED
+    assert messages == []
     assert len(receiver.received()) == 1
     webhook.refresh_from_db()
     assert webhook.consecutive_failures == 1
@@ -278,18 +309,22 @@ def test_timeouts_and_429_are_retried(receiver, capture, settings):
     assert attempt(capture, slow)[0] is Verdict.RETRY
     assert attempt(capture, busy)[0] is Verdict.RETRY
     slow.refresh_from_db()
-    assert slow.last_status_code is None and slow.last_error.startswith("timed out")
+    assert slow.last_status_code is None
+    assert slow.last_error.startswith("timed out")
 
 
 def test_a_url_that_now_resolves_to_a_refused_address_is_not_called(receiver, capture, settings):
     webhook = make_webhook(f"http://localhost:{receiver.port}/hook", ["*"])
     publish(capture, "task-1", "step.completed")
-    settings.BATON_WEBHOOK_ALLOW_LOOPBACK = False  # the check at delivery time refuses what registration allowed
+    settings.BATON_WEBHOOK_ALLOW_LOOPBACK = (
+        False  # the check at delivery time refuses what registration allowed
+    )
     verdict, _ = attempt(capture, Delivery.objects.get())
     assert verdict is Verdict.FAILED
     assert receiver.received() == []
     row = DeliveryAttempt.objects.get()
-    assert row.status_code is None and "loopback" in row.error
+    assert row.status_code is None
+    assert "loopback" in row.error
     webhook.refresh_from_db()
     assert webhook.consecutive_failures == 1
 
@@ -307,7 +342,9 @@ def test_the_tenth_exhausted_delivery_disables_the_webhook_and_says_so(receiver,
 
     assert verdict is Verdict.FAILED
     failing.refresh_from_db()
-    assert failing.enabled is False and failing.consecutive_failures == 10 and failing.disabled_at
+    assert failing.enabled is False
+    assert failing.consecutive_failures == 10
+    assert failing.disabled_at
     disabled = Event.objects.get(topic="webhook.disabled")
     assert disabled.task_id == "system"
     assert disabled.payload == {
@@ -332,7 +369,8 @@ def test_the_tenth_exhausted_delivery_disables_the_webhook_and_says_so(receiver,
     )
     assert attempt(capture, late)[0] is None
     late.refresh_from_db()
-    assert late.status == DeliveryStatus.CANCELLED and late.attempts == 0
+    assert late.status == DeliveryStatus.CANCELLED
+    assert late.attempts == 0
     assert [r.path for r in receiver.received()] == ["/down"]
 
 
@@ -353,7 +391,8 @@ def test_re_enabling_resets_and_deliveries_resume(receiver, capture):
     with capture():
         services.webhook_enable(webhook_id=webhook.webhook_id)
     webhook.refresh_from_db()
-    assert webhook.enabled and webhook.consecutive_failures == 0
+    assert webhook.enabled
+    assert webhook.consecutive_failures == 0
     publish(capture, "task-1", "step.completed")
     assert attempt(capture, Delivery.objects.get())[0] is Verdict.SUCCEEDED
 
@@ -361,7 +400,9 @@ def test_re_enabling_resets_and_deliveries_resume(receiver, capture):
 # --- Claims taken over, deletes in flight ----------------------------------------------------------------------
 
 
-def test_a_claim_older_than_the_timeout_is_taken_over_and_the_old_holder_cannot_move_the_state(receiver, capture):
+def test_a_claim_older_than_the_timeout_is_taken_over_and_the_old_holder_cannot_move_the_state(
+    receiver, capture
+):
     make_webhook(receiver.url("/ok"), ["*"])
     publish(capture, "task-1", "step.completed")
     delivery = Delivery.objects.get()
@@ -369,16 +410,24 @@ def test_a_claim_older_than_the_timeout_is_taken_over_and_the_old_holder_cannot_
     Delivery.objects.filter(pk=delivery.pk).update(claimed_at=timezone.now() - timedelta(seconds=151))
 
     successor = services.delivery_claim(delivery_pk=delivery.pk)
-    assert successor is not None and successor.attempt == 2
+    assert successor is not None
+    assert successor.attempt == 2
 
     late = PostResult(status_code=500, failure=None, error="", duration_ms=5, address="127.0.0.1")
     with capture():
-        assert services.delivery_record_attempt(claim=presumed_dead, started_at=timezone.now(), result=late) is None
+        assert (
+            services.delivery_record_attempt(claim=presumed_dead, started_at=timezone.now(), result=late)
+            is None
+        )
     delivery.refresh_from_db()
-    assert delivery.status == DeliveryStatus.SENDING and delivery.claim_token == successor.token
+    assert delivery.status == DeliveryStatus.SENDING
+    assert delivery.claim_token == successor.token
     ok = PostResult(status_code=200, failure=None, error="", duration_ms=5, address="127.0.0.1")
     with capture():
-        assert services.delivery_record_attempt(claim=successor, started_at=timezone.now(), result=ok) is Verdict.SUCCEEDED
+        assert (
+            services.delivery_record_attempt(claim=successor, started_at=timezone.now(), result=ok)
+            is Verdict.SUCCEEDED
+        )
     assert sorted(DeliveryAttempt.objects.values_list("attempt", flat=True)) == [1, 2]
 
 
@@ -405,9 +454,13 @@ def test_the_sweep_re_enqueues_lost_messages_once(receiver, capture, settings):
     now = timezone.now()
     Delivery.objects.filter(pk=lost.pk).update(next_attempt_at=now - timedelta(seconds=61))
     Delivery.objects.filter(pk=crashed.pk).update(
-        status=DeliveryStatus.SENDING, claimed_at=now - timedelta(seconds=151), next_attempt_at=now - timedelta(hours=1)
+        status=DeliveryStatus.SENDING,
+        claimed_at=now - timedelta(seconds=151),
+        next_attempt_at=now - timedelta(hours=1),
     )
-    Delivery.objects.filter(pk=done.pk).update(status=DeliveryStatus.SUCCEEDED, next_attempt_at=now - timedelta(hours=1))
+    Delivery.objects.filter(pk=done.pk).update(
+        status=DeliveryStatus.SUCCEEDED, next_attempt_at=now - timedelta(hours=1)
+    )
 
     with capture() as callbacks:
         requeued = services.delivery_sweep()
@@ -420,7 +473,8 @@ def test_the_sweep_re_enqueues_lost_messages_once(receiver, capture, settings):
 
     assert attempt(capture, crashed)[0] is Verdict.SUCCEEDED  # the takeover of a dead worker's claim
     crashed.refresh_from_db()
-    assert crashed.attempts == 1 and crashed.status == DeliveryStatus.SUCCEEDED
+    assert crashed.attempts == 1
+    assert crashed.status == DeliveryStatus.SUCCEEDED
     assert fresh.pk not in requeued
 
 
@@ -457,17 +511,21 @@ def test_failure_log_lines_are_written_on_commit_in_the_contract_format(receiver
     with capture(execute=True):
         services.delivery_attempt(delivery_pk=Delivery.objects.get().pk)
     text = settings.BATON_WEBHOOK_FAILURE_LOG.read_text(encoding="utf-8")
-    assert text.endswith("\n") and text.count("\n") == 1
+    assert text.endswith("\n")
+    assert text.count("\n") == 1
     line = json.loads(text)
     assert list(line) == ["timestamp", "webhook_id", "url", "event_id", "event_topic", "task_id", "attempt"]
-    assert line["webhook_id"] == webhook.webhook_id and line["event_id"] == event.event_id
+    assert line["webhook_id"] == webhook.webhook_id
+    assert line["event_id"] == event.event_id
     assert '"task_id": "task-é"' in text  # default separators, non-ASCII kept
 
 
 def test_publish_test_event_command_publishes_through_the_bus(receiver, capture, capsys):
     make_webhook(receiver.url("/all"), ["gate.*"])
     with capture():
-        call_command("publish_test_event", "gate.required", "step.done", "--task-id", "task-x", "--payload", '{"a": 1}')
+        call_command(
+            "publish_test_event", "gate.required", "step.done", "--task-id", "task-x", "--payload", '{"a": 1}'
+        )
     ids = capsys.readouterr().out.split()
     assert list(Event.objects.order_by("sequence").values_list("event_id", "topic", "payload")) == [
         (ids[0], "gate.required", {"a": 1}),

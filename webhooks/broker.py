@@ -1,0 +1,69 @@
+"""The embedded default's broker: kombu's filesystem transport, made safe for a producer and a consumer that run
+at the same time.
+
+kombu's own `filesystem` transport creates a message file and then writes into it, while its consumer takes any
+file it finds and reads it without a lock: a consumer polling at the wrong moment reads an empty file, and the
+JSON error kills the worker (seen here under a few dozen messages a second). This transport writes each message
+into a staging folder and renames it into the queue folder (an atomic rename: a consumer sees a whole file or
+none), and claims a message by renaming it into the processed folder (atomic too, so two consumers never take the
+same file) before reading it. File names start with a zero-padded wall-clock timestamp, so that the queue is read
+in publishing order across processes and restarts.
+
+Settings select it with `CELERY_BROKER_TRANSPORT` when REDIS_URL is unset. (It belongs with the Celery app, in
+`baton_site/`; it lives here because webhooks are the first, and so far only, user of the broker.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import uuid
+from functools import cached_property
+from queue import Empty
+from typing import Any
+
+from kombu.transport import filesystem
+from kombu.utils.encoding import bytes_to_str, str_to_bytes
+from kombu.utils.json import dumps, loads
+
+
+class Channel(filesystem.Channel):
+    @cached_property
+    def staging_folder(self) -> str:
+        folder = self.transport_options.get("staging_folder") or os.path.join(
+            os.path.dirname(os.path.abspath(self.data_folder_out)), "staging"
+        )
+        os.makedirs(folder, exist_ok=True)
+        return folder
+
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
+        name = f"{time.time_ns():020d}_{uuid.uuid4().hex}.{queue}.msg"
+        staging = os.path.join(self.staging_folder, name)
+        with open(staging, "wb") as handle:
+            handle.write(str_to_bytes(dumps(payload)))
+        os.replace(staging, os.path.join(self.data_folder_out, name))
+
+    def _get(self, queue: str) -> Any:
+        suffix = f".{queue}.msg"
+        for name in sorted(os.listdir(self.data_folder_in)):
+            if not name.endswith(suffix):
+                continue
+            claimed = os.path.join(self.processed_folder, name)
+            try:
+                os.rename(os.path.join(self.data_folder_in, name), claimed)
+            except OSError:  # another consumer took it first
+                continue
+            try:
+                with open(claimed, "rb") as handle:
+                    payload = handle.read()
+            finally:
+                if not self.store_processed:
+                    with contextlib.suppress(OSError):
+                        os.remove(claimed)
+            return loads(bytes_to_str(payload))
+        raise Empty()
+
+
+class Transport(filesystem.Transport):
+    Channel = Channel
