@@ -1,6 +1,6 @@
 """The `baton` console command.
 
-    baton serve [--host 127.0.0.1] [--port 8741] [--token T] [--max-parallel 3] [--no-worker]
+    baton serve [--host 127.0.0.1] [--port 8741] [--token T] [--max-parallel 3] [--workers N] [--no-worker]
     baton worker [celery worker options...]
     baton manage <django command> [...]
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -52,8 +53,11 @@ class _Supervisor:
         self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.stopping = False
 
-    def spawn(self, name: str, argv: Sequence[str], env: dict[str, str]) -> None:
-        self.children.append((name, subprocess.Popen(list(argv), env=env)))  # noqa: S603 - our own argv
+    def spawn(
+        self, name: str, argv: Sequence[str], env: dict[str, str], pass_fds: Sequence[int] = ()
+    ) -> None:
+        process = subprocess.Popen(list(argv), env=env, pass_fds=tuple(pass_fds))  # noqa: S603 - our own argv
+        self.children.append((name, process))
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         self.stopping = True
@@ -88,6 +92,19 @@ class _Supervisor:
                 child.wait()
 
 
+ASGI_APP = "baton_site.asgi:application"
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.listen(1024)
+    listener.setblocking(False)
+    return listener
+
+
 def _serve(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "baton_site.settings")
@@ -111,19 +128,24 @@ def _serve(args: argparse.Namespace) -> int:
     _prepare_database(verbosity=args.verbosity)
 
     supervisor = _Supervisor()
-    daphne = [
-        sys.executable,
-        "-m",
-        "daphne",
-        "-b",
-        args.host,
-        "-p",
-        str(args.port),
-        "baton_site.asgi:application",
-    ]
-    if args.verbosity == 0:
-        daphne[3:3] = ["-v", "0"]
-    supervisor.spawn("daphne", daphne, env)
+    workers = args.workers or (os.cpu_count() or 1 if settings.REDIS_URL else 1)
+    if workers > 1 and not settings.REDIS_URL:
+        print(
+            "baton: several web processes without REDIS_URL: live events published in one process reach streams "
+            "held by another only through the event table",
+            file=sys.stderr,
+        )
+    verbosity = ["-v", "0"] if args.verbosity == 0 else []
+    daphne = [sys.executable, "-m", "daphne", *verbosity]
+    if workers == 1:
+        supervisor.spawn("daphne", [*daphne, "-b", args.host, "-p", str(args.port), ASGI_APP], env)
+    else:
+        # One listening socket, made here and inherited by every daphne: the kernel spreads connections over them.
+        listener = _listen(args.host, args.port)
+        for number in range(workers):
+            command = [*daphne, "--fd", str(listener.fileno()), ASGI_APP]
+            supervisor.spawn(f"daphne {number + 1}", command, env, pass_fds=(listener.fileno(),))
+        listener.close()
     if not args.no_worker and not settings.REDIS_URL:
         worker = [sys.executable, "-m", "celery", "-A", "baton_site", "worker", "--pool", "threads"]
         worker += ["--concurrency", "8", "--loglevel", "WARNING" if args.verbosity < 2 else "INFO"]
@@ -160,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-parallel", type=int, default=None, help="maximum concurrent dispatches (default 3)"
     )
     serve.add_argument("--no-worker", action="store_true", help="do not start the embedded Celery worker")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="web processes sharing the listening socket (default: the number of cores with REDIS_URL, else 1)",
+    )
     serve.add_argument("--verbosity", type=int, default=1, choices=[0, 1, 2])
     commands.add_parser("worker", help="run a Celery worker (extra arguments go to celery)")
     commands.add_parser("manage", help="run a Django management command, e.g. `baton manage createsuperuser`")
@@ -173,6 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.max_parallel is not None and args.max_parallel < 1:
         build_parser().error("--max-parallel must be at least 1")
+    if args.workers is not None and args.workers < 1:
+        build_parser().error("--workers must be at least 1")
     return _serve(args)
 
 

@@ -7,11 +7,12 @@ errors and, for request validation, 422 with `{"detail": [{"loc": [...], "msg": 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
@@ -125,6 +126,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response({"detail": "Method Not Allowed"}, status=exc.status_code)
     if isinstance(exc, Http404 | drf_exceptions.NotFound):
         return Response({"detail": "Not Found"}, status=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, RequestDataTooBig):
+        from baton_site.middleware import request_too_large
+
+        return Response(
+            json.loads(request_too_large().content), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+        )
     if isinstance(exc, PermissionDenied):
         return Response({"detail": "Forbidden"}, status=status.HTTP_403_FORBIDDEN)
     response = drf_exception_handler(exc, context)

@@ -71,6 +71,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # CORS is outermost so that pre-flight OPTIONS requests and 401 answers both carry CORS headers.
     "corsheaders.middleware.CorsMiddleware",
+    "baton_site.middleware.RequestIdMiddleware",
+    "baton_site.metrics.MetricsMiddleware",
+    "baton_site.middleware.AuditMiddleware",
+    "baton_site.middleware.BodySizeLimitMiddleware",
+    "baton_site.middleware.AuthFailureThrottleMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "baton_site.auth.BearerTokenMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -79,6 +84,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Sync-only and innermost: it writes to the database in the same thread as the (sync) views.
+    "baton_site.middleware.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "baton_site.urls"
@@ -245,13 +252,30 @@ BATON_WEBHOOK_TIMEOUT = env_float("BATON_WEBHOOK_TIMEOUT", 10.0, minimum=0.1)
 BATON_DECISION_TTL_HOURS = env_float("BATON_DECISION_TTL_HOURS", 0.0, minimum=0.0)
 BATON_SSE_KEEPALIVE = env_float("BATON_SSE_KEEPALIVE", 30.0, minimum=0.05)
 
+# --- Hardening ------------------------------------------------------------------------------------------------
+BATON_MAX_BODY_BYTES = env_int("BATON_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = BATON_MAX_BODY_BYTES
+BATON_AUTH_FAILURE_LIMIT = env_int("BATON_AUTH_FAILURE_LIMIT", 10, minimum=1)
+BATON_AUTH_FAILURE_WINDOW = env_float("BATON_AUTH_FAILURE_WINDOW", 60.0, minimum=1.0)
+BATON_IDEMPOTENCY_REQUIRED = env_bool("BATON_IDEMPOTENCY_REQUIRED", default=False)
+BATON_METRICS_PUBLIC = env_bool("BATON_METRICS_PUBLIC", default=False)
+
 # --- Logging --------------------------------------------------------------------------------------------------
 LOG_LEVEL = env_str("BATON_LOG_LEVEL", "INFO").upper()
+LOG_FORMAT = env_str("BATON_LOG_FORMAT", "text").lower()
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("BATON_LOG_FORMAT must be text or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "baton_site.context.RequestIdLogFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        "json": {"()": "baton_site.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -7,7 +7,9 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
+from baton_site.audit import audit_list
 from baton_site.health import HealthView, ReadyView
+from baton_site.metrics import metrics_view
 from baton_site.openapi import OpenApiDocumentView
 
 handler404 = "baton_site.errors.not_found"
@@ -16,6 +18,7 @@ handler500 = "baton_site.errors.server_error"
 api_v1 = [
     path("health", HealthView.as_view(), name="health"),
     path("ready", ReadyView.as_view(), name="ready"),
+    path("audit", audit_list, name="audit"),
     path("", include("agents.urls")),
     path("", include("plans.urls")),
     path("", include("executions.urls")),
@@ -31,6 +34,7 @@ urlpatterns = [
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="swagger-ui"),
     path("redoc", SpectacularRedocView.as_view(url_name="openapi-schema"), name="redoc"),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
     path("pmo/", include("pmo.page_urls")),
     path("", RedirectView.as_view(url="/pmo/", permanent=False)),
 ]

@@ -214,8 +214,11 @@ def main() -> int:
             )
 
         plan = plan_with_scan()
-        print(f"description: {len(description.split())} words; plan: {plan.task_type}, {plan.risk_level}, ")
-        print(f"  {plan.complexity}, stack {plan.stack}, {len(plan.phases)} phases, {plan.total_steps} steps")
+        print(f"description: {len(description.split())} words")
+        print(
+            f"plan: {plan.task_type}, {plan.risk_level}, {plan.complexity}, stack {plan.stack}, "
+            f"{len(plan.phases)} phases, {plan.total_steps} steps, agents {', '.join(plan.agents)}"
+        )
         median = report(
             "make_plan (with stack detection)", measure(plan_with_scan, runs=args.runs, warmup=args.warmup)
         )

@@ -104,91 +104,130 @@ def thread_count(pid: int) -> int:
 
 
 def start_execution(url: str, steps: int) -> str:
+    step_fields = {
+        "model": "sonnet",
+        "depends_on": [],
+        "deliverables": [],
+        "allowed_paths": [],
+        "context_files": [],
+    }
     phase = {
         "phase_id": 0,
         "name": "Bench",
         "steps": [
-            {"step_id": f"0.{n}", "agent_name": AGENT, "task_description": f"Part {n}", "model": "sonnet"}
+            {"step_id": f"0.{n}", "agent_name": AGENT, "task_description": f"Part {n}", **step_fields}
             for n in range(steps)
         ],
         "gate": None,
+        "requires_approval": False,
     }
-    plan = {"plan_id": f"task-bench-{uuid.uuid4().hex[:8]}", "task_summary": "bench", "phases": [phase]}
+    plan = {
+        "plan_id": f"task-bench-{uuid.uuid4().hex[:8]}",
+        "task_summary": "Stream benchmark",
+        "risk_level": "LOW",
+        "execution_mode": "phased",
+        "phases": [phase],
+    }
     response = requests.post(f"{url}/api/v1/executions", json={"plan": plan}, timeout=30)
     response.raise_for_status()
     return response.json()["execution"]["task_id"]
 
 
-class Client:
-    """One SSE client on a raw asyncio connection, timestamping every step.completed frame it reads."""
+class Client(asyncio.Protocol):
+    """One SSE client on a raw connection. `data_received` runs straight from the event loop's socket callback
+    (no stream reader, no task switch), so the timestamp is taken when the bytes arrive; frames are parsed only
+    when a chunk holds a step.completed event."""
 
-    def __init__(self) -> None:
+    def __init__(self, request: bytes) -> None:
+        self.request = request
         self.arrivals: dict[str, float] = {}
-        self.ready = asyncio.Event()
+        self.frames = 0
+        self.ready = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
         self._buffer = b""
 
-    async def run(self, host: str, port: int, task_id: str) -> None:
-        reader, writer = await asyncio.open_connection(host, port)
-        writer.write(f"GET /api/v1/events/{task_id} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
-        try:
-            while True:
-                data = await reader.read(65536)
-                if not data:
-                    return
-                now = time.perf_counter()
-                self._buffer += data
-                self._scan(now)
-        finally:
-            writer.close()
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        transport.write(self.request)  # type: ignore[attr-defined]
 
-    def _scan(self, now: float) -> None:
-        # Chunk-size lines never contain "\n\n", and an SSE message ends with one: split on it and look only at
-        # the data line of step.completed messages.
+    def data_received(self, data: bytes) -> None:
+        now = time.perf_counter()
+        self._buffer += data
+        # A chunk-size line never contains "\n\n" and every SSE message ends with it.
         *messages, self._buffer = self._buffer.split(b"\n\n")
         for message in messages:
-            if b"task.started" in message:
-                self.ready.set()
-            start = message.find(b"event: step.completed")
-            if start < 0:
+            if b"\nid: " not in message:
                 continue
-            data = message[message.index(b"data: ", start) + 6 :].split(b"\n", 1)[0]
-            self.arrivals.setdefault(json.loads(data)["payload"]["step_id"], now)
+            self.frames += 1
+            if not self.ready.done():
+                self.ready.set_result(None)
+            start = message.find(b"event: step.completed")
+            if start >= 0:
+                data_line = message[message.index(b"data: ", start) + 6 :].split(b"\n", 1)[0]
+                self.arrivals.setdefault(json.loads(data_line)["payload"]["step_id"], now)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+async def quiescent(pool: list[Client], quiet: float = 0.2, timeout: float = 30.0) -> None:
+    """Wait until every client has read the same number of events and nothing arrived for `quiet` seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        counts = {client.frames for client in pool}
+        state = (len(counts), max(counts))
+        if len(counts) == 1 and state == last:
+            return
+        last = state
+        await asyncio.sleep(quiet)
+    raise RuntimeError("the clients never caught up")
 
 
 async def measure(url: str, pid: int, clients: int, samples: int) -> dict[str, float]:
+    loop = asyncio.get_running_loop()
     host, port = url.removeprefix("http://").split(":")
     task_id = await asyncio.to_thread(start_execution, url, samples)
     await asyncio.sleep(1.0)
     rss_before, threads_before = rss_kib(pid), thread_count(pid)
-    pool = [Client() for _ in range(clients)]
-    tasks = [asyncio.create_task(client.run(host, int(port), task_id)) for client in pool]
-    await asyncio.wait_for(asyncio.gather(*(client.ready.wait() for client in pool)), timeout=120)
+    request = f"GET /api/v1/events/{task_id} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+    pool: list[Client] = []
+    for _ in range(clients):
+        _, client = await loop.create_connection(lambda: Client(request), host, int(port))
+        pool.append(client)
+    await asyncio.wait_for(asyncio.gather(*(client.ready for client in pool)), timeout=120)
+    await quiescent(pool)
     await asyncio.sleep(2.0)  # replay done, everyone idle
     rss_idle, threads_idle = rss_kib(pid), thread_count(pid)
 
     latencies: list[float] = []
     post_times: list[float] = []
+    firsts: list[float] = []
+    spreads: list[float] = []
     session = requests.Session()
     record = f"{url}/api/v1/executions/{task_id}/record"
     for n in range(samples):
         step_id = f"0.{n}"
         body = {"step_id": step_id, "agent": AGENT, "status": "dispatched"}
         await asyncio.to_thread(session.post, record, json=body, timeout=30)
-        await asyncio.sleep(0.05)
+        await quiescent(pool)
         sent = time.perf_counter()
-        response = await asyncio.to_thread(session.post, record, json={**body, "status": "complete"}, timeout=30)
+        response = await asyncio.to_thread(
+            session.post, record, json={**body, "status": "complete"}, timeout=30
+        )
         post_times.append(time.perf_counter() - sent)
         response.raise_for_status()
-        deadline = time.monotonic() + 10
-        while any(step_id not in client.arrivals for client in pool):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{step_id} did not reach every client")
-            await asyncio.sleep(0.005)
-        latencies.extend(client.arrivals[step_id] - sent for client in pool)
-        await asyncio.sleep(0.05)
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+        await quiescent(pool)  # this step's events (step.completed, and the next step.dispatched) everywhere
+        missing = [client for client in pool if step_id not in client.arrivals]
+        if missing:
+            raise RuntimeError(f"{step_id} did not reach {len(missing)} clients")
+        arrivals = [client.arrivals[step_id] - sent for client in pool]
+        latencies.extend(arrivals)
+        firsts.append(min(arrivals))
+        spreads.append(max(arrivals) - min(arrivals))
+    for client in pool:
+        client.close()
     await asyncio.sleep(1.0)
     latencies.sort()
     return {
@@ -197,6 +236,8 @@ async def measure(url: str, pid: int, clients: int, samples: int) -> dict[str, f
         "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
         "max_ms": 1000 * latencies[-1],
         "post_p50_ms": 1000 * statistics.median(post_times),
+        "first_p50_ms": 1000 * statistics.median(firsts),
+        "spread_p50_ms": 1000 * statistics.median(spreads),
         "rss_idle_mib": rss_idle / 1024,
         "kib_per_client": (rss_idle - rss_before) / clients,
         "threads": f"{threads_before}->{threads_idle}",
@@ -208,13 +249,14 @@ async def main_async(arguments: argparse.Namespace, url: str, pid: int) -> None:
     # Warm-up: load the code paths and the pools once so the first measured level is not charged for them.
     await measure(url, pid, 20, 3)
     print(
-        f"{'clients':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'post p50':>9} "
+        f"{'clients':>7} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'first':>7} {'spread':>7} {'post p50':>9} "
         f"{'RSS MiB':>8} {'KiB/client':>10} {'threads':>8} {'RSS after':>9}"
     )
     for clients in arguments.clients:
         row = await measure(url, pid, clients, arguments.samples)
         print(
             f"{row['clients']:>7} {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f} {row['max_ms']:>8.1f} "
+            f"{row['first_p50_ms']:>7.1f} {row['spread_p50_ms']:>7.1f} "
             f"{row['post_p50_ms']:>9.1f} {row['rss_idle_mib']:>8.1f} {row['kib_per_client']:>10.1f} "
             f"{row['threads']:>8} {row['rss_after_close_mib']:>9.1f}",
             flush=True,
@@ -231,7 +273,7 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))
     with tempfile.TemporaryDirectory() as directory, contextlib.ExitStack() as stack:
         tmp = Path(directory)
-        env = {"BATON_MAX_PARALLEL": "1000"}
+        env: dict[str, str] = {}
         if arguments.redis:
             env["REDIS_URL"] = stack.enter_context(redis(tmp))
         url, pid = stack.enter_context(server(tmp, env))

@@ -17,7 +17,6 @@ import logging
 import re
 import secrets
 from collections.abc import Callable, Iterable, Sequence
-from contextvars import ContextVar
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -25,6 +24,7 @@ from channels.layers import get_channel_layer
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from baton_site.context import current_request_id
 from executions.models import Event, EventStream
 
 logger = logging.getLogger(__name__)
@@ -33,8 +33,6 @@ GLOBAL_GROUP = "events.all"
 CHANNEL_MESSAGE_TYPE = "baton.event"
 _GROUP_SAFE = re.compile(r"[A-Za-z0-9._-]{1,80}")
 
-# The request that caused the events (set by the request-id middleware), stored on each event.
-current_request_id: ContextVar[str] = ContextVar("baton_request_id", default="")
 
 Subscriber = Callable[[Sequence[Event]], None]
 _subscribers: list[Subscriber] = []

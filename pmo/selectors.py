@@ -348,13 +348,43 @@ class PhaseDetail:
     gate_results: list[GateResult]
 
 
+_EVENT_DETAIL_KEYS = (
+    ("phase_name", "{}"),
+    ("step_id", "step {}"),
+    ("agent_name", "{}"),
+    ("result", "{}"),
+    ("decision_type", "{}"),
+    ("chosen_option", "chose {}"),
+    ("resolved_by", "by {}"),
+    ("reason", "{}"),
+)
+
+
+def event_summary(payload: dict[str, Any]) -> str:
+    """A short line for the timeline from the payload keys events commonly carry."""
+    parts = []
+    for key, template in _EVENT_DETAIL_KEYS:
+        value = payload.get(key) if isinstance(payload, dict) else None
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+            parts.append(template.format(value))
+    return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    timestamp: datetime
+    topic: str
+    sequence: int
+    summary: str
+
+
 @dataclass
 class CardDetail:
     card: Card
     plan: Plan
     execution: Execution | None
     phases: list[PhaseDetail]
-    events: list[Event]
+    events: list[TimelineEntry]
     pending_decisions: list[DecisionRequest]
     runs: int
 
@@ -379,13 +409,16 @@ def pmo_card(*, card_id: str) -> CardDetail:
     runs = Execution.objects.filter(plan=plan).count()
     step_rows: dict[str, StepResult] = {}
     gates: dict[int, list[GateResult]] = {}
-    events: list[Event] = []
+    events: list[TimelineEntry] = []
     pending: list[DecisionRequest] = []
     if execution is not None:
         step_rows = {step.step_id: step for step in StepResult.objects.filter(execution=execution)}
         for gate in GateResult.objects.filter(execution=execution).order_by("recorded_at", "id"):
             gates.setdefault(gate.phase_id, []).append(gate)
-        events = list(Event.objects.filter(task_id=execution.task_id).order_by("-sequence")[:TIMELINE_LIMIT])
+        rows = Event.objects.filter(task_id=execution.task_id).order_by("-sequence")[:TIMELINE_LIMIT]
+        events = [
+            TimelineEntry(row.timestamp, row.topic, row.sequence, event_summary(row.payload)) for row in rows
+        ]
         events.reverse()
         pending = list(decision_list(status="pending", task_id=execution.task_id))
     phases = []

@@ -226,7 +226,8 @@ def forge_approve(*, project_id: str, data: dict[str, Any], priority: int | None
     The plan is stored (an id already stored is kept as stored; one that belongs to another project is refused),
     linked to the project with its priority (the request's, else the dict's, else derived from risk), and the file
     written, all in one transaction: a plan that cannot be written is not saved. NotFound for an unknown project,
-    RuleViolation (400) for an invalid plan or a file that cannot be written inside the project.
+    RuleViolation (400) for an invalid plan or a file that cannot be written inside the project,
+    ConcurrentModification (409) when the same new plan is approved twice at the same moment.
     """
     project = project_get(project_id=project_id)
     plan = _load_plan(data, "Invalid plan payload", assign_id=True)
@@ -234,22 +235,25 @@ def forge_approve(*, project_id: str, data: dict[str, Any], priority: int | None
     known = set(planner.plan_to_dict(plan))
     extra = {key: value for key, value in data.items() if key not in known and key not in _DERIVED_KEYS}
     project_path = str(resolve_project_path(project.path))
-    with transaction.atomic():
-        row = Plan.objects.select_for_update().filter(plan_id=plan.plan_id).first()
-        if row is None:
-            description = data.get("description")
-            row = plan_store(
-                plan=plan,
-                description=description if isinstance(description, str) else plan.task_summary,
-                project_path=project_path,
-                extra=extra,
-            )
-        else:
-            owner = PlanAssignment.objects.filter(plan=row).values_list("project_id", flat=True).first()
-            if owner is not None and owner != project.project_id:
-                raise RuleViolation(f"Plan '{plan.plan_id}' already belongs to project '{owner}'.")
-        _assign(row, project, chosen, AssignmentSource.FORGE)
-        path = _write_plan_file(project, _plan_file_data(row, project, chosen))
+    try:
+        with transaction.atomic():
+            row = Plan.objects.select_for_update().filter(plan_id=plan.plan_id).first()
+            if row is None:
+                description = data.get("description")
+                row = plan_store(
+                    plan=plan,
+                    description=description if isinstance(description, str) else plan.task_summary,
+                    project_path=project_path,
+                    extra=extra,
+                )
+            else:
+                owner = PlanAssignment.objects.filter(plan=row).values_list("project_id", flat=True).first()
+                if owner is not None and owner != project.project_id:
+                    raise RuleViolation(f"Plan '{plan.plan_id}' already belongs to project '{owner}'.")
+            _assign(row, project, chosen, AssignmentSource.FORGE)
+            path = _write_plan_file(project, _plan_file_data(row, project, chosen))
+    except IntegrityError as exc:  # the same new plan approved twice at once: the other request stored it
+        raise ConcurrentModification(f"Plan '{plan.plan_id}' was approved concurrently") from exc
     return row, path
 
 

@@ -203,7 +203,13 @@ def forge_plan(request: Request) -> Response:
     operation_id="pmo_forge_approve",
     tags=TAGS,
     request=ApproveForgeRequestSerializer,
-    responses={200: ApproveForgeResponseSerializer, 400: ERROR_400, 404: ERROR_404, 422: ERROR_422},
+    responses={
+        200: ApproveForgeResponseSerializer,
+        400: ERROR_400,
+        404: ERROR_404,
+        409: ERROR_409,
+        422: ERROR_422,
+    },
     description="Save an approved plan dict for a project: the plan is stored and linked to the project (it "
     "appears on the board), and written as `<project>/.claude/team-context/plan.json`; never outside the "
     "project's path. 400 for an invalid plan, a plan of another project, or a file that cannot be written.",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from . import vocabulary as v
 from .models import PlanningError
-from .text import Doc
+from .text import Doc, Lexicon
 
 #: Extra score for the type of the description's leading verb ("Fix ...", "Document ...").
 LEADING_VERB_WEIGHT = 3
@@ -14,6 +14,8 @@ LEADING_VERB_WEIGHT = 3
 LEADING_VERB_WINDOW = 6
 #: Extra score for the type named by the work object after a generic verb; beats the verb's own bonus.
 WORK_OBJECT_WEIGHT = LEADING_VERB_WEIGHT + 2
+#: Distinct terms a specialist concern needs in a long description (one is enough in a short one).
+SPECIALIST_MIN_TERMS_LONG = 2
 
 
 def normalise_task_type(value: str | None) -> str | None:
@@ -139,16 +141,25 @@ class Concerns:
 
 
 def detect_concerns(doc: Doc) -> Concerns:
+    """Concerns mentioned in the text. In a long specification a specialist concern (data pipelines, models,
+    charts, infrastructure, monitoring) needs two distinct terms, so one passing mention ("the existing
+    dashboards") does not add a specialist to the roster.
+    """
+    needed = SPECIALIST_MIN_TERMS_LONG if len(doc) > v.LONG_DESCRIPTION_TOKENS else 1
+
+    def specialist(lexicon: Lexicon) -> bool:
+        return lexicon.matches(doc) if needed == 1 else lexicon.count(doc) >= needed
+
     return Concerns(
         frontend=v.FRONTEND.matches(doc),
         frontend_strong=v.FRONTEND_STRONG.matches(doc),
         backend=v.BACKEND.matches(doc),
-        data_engineering=v.DATA_ENGINEERING.matches(doc),
-        machine_learning=v.MACHINE_LEARNING.matches(doc),
-        visualization=v.VISUALIZATION.matches(doc),
+        data_engineering=specialist(v.DATA_ENGINEERING),
+        machine_learning=specialist(v.MACHINE_LEARNING),
+        visualization=specialist(v.VISUALIZATION),
         analytics=v.ANALYTICS.matches(doc),
-        infrastructure=v.INFRA.matches(doc),
-        observability=v.OBSERVABILITY.matches(doc),
+        infrastructure=specialist(v.INFRA),
+        observability=specialist(v.OBSERVABILITY),
         database=v.DATABASE.matches(doc),
         security=any(lexicon.matches(doc) for lexicon in v.SECURITY_REVIEW_TRIGGERS),
         regulated=v.REGULATED.matches(doc),

@@ -81,7 +81,7 @@ class PlanRequest:
 
     def __post_init__(self) -> None:
         # Callers often hold the agent list as a JSON list; keep the frozen value a tuple either way.
-        if self.agents is not None and not isinstance(self.agents, tuple):
+        if isinstance(self.agents, list):
             object.__setattr__(self, "agents", tuple(self.agents))
 
 

@@ -589,7 +589,9 @@ def deliverables(action: str, role: str, ctx: TaskContext) -> list[str]:
         return ["Smoke-test results", "Dashboard and alert check"]
     if action == "coordinate":
         return ["Phase hand-off notes"]
-    return []
+    if action == "advise":
+        return [f"docs/design/{slug}-notes.md"]
+    return ["Notes on the work done"]
 
 
 def _provision_deliverable(ctx: TaskContext) -> str:

@@ -28,22 +28,15 @@ _PATH_RE = re.compile(
     r"lock|conf|cs|csproj|tf|proto|graphql)"
 )
 
+
+def terms(text: str) -> tuple[str, ...]:
+    """Split a comma-separated word list ("deploy*, ci cd, k8s") into its terms."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+#: Technology names that look like file names ("Node.js", "Next.js").
 _LIBRARY_NAMES = frozenset(
-    {
-        "node",
-        "next",
-        "nuxt",
-        "vue",
-        "react",
-        "express",
-        "nest",
-        "three",
-        "d3",
-        "chart",
-        "socket",
-        "ember",
-        "alpine",
-    }
+    terms("node, next, nuxt, vue, react, express, nest, three, d3, chart, socket, ember, alpine")
 )
 
 
@@ -187,8 +180,3 @@ def mentioned_paths(text: str, limit: int = 10) -> list[str]:
         if len(found) >= limit:
             break
     return list(found)
-
-
-def terms(text: str) -> tuple[str, ...]:
-    """Split a comma-separated word list ("deploy*, ci cd, k8s") into its terms."""
-    return tuple(part.strip() for part in text.split(",") if part.strip())

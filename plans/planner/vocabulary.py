@@ -361,7 +361,7 @@ DATA_ENGINEERING = Lexicon(
     "data-engineering",
     terms(
         "etl, elt, data pipeline*, ingest*, warehouse, data lake, lakehouse, spark, airflow, "
-        "dag, dags, dbt, kafka, batch job*, bigquery, snowflake, redshift, parquet, data model*, "
+        "dag, dags, dbt, kafka, batch job*, bigquery, snowflake, redshift, parquet, "
         "cdc, stream processing, event stream*"
     ),
 )

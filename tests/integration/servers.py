@@ -104,7 +104,7 @@ def baton_server(
                 try:
                     if requests.get(f"{server.url}/api/v1/health", timeout=1).status_code == 200:
                         break
-                except requests.ConnectionError:
+                except (requests.ConnectionError, requests.Timeout):
                     pass
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"baton serve did not become healthy:\n{server.log()}")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import os
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -1174,6 +1176,15 @@ def test_a_two_thousand_word_specification_plans_quickly(roster_registry):
     assert plan.complexity == "heavy"
     assert plan.task_type == "new-feature"
     assert plan.task_summary == description.strip()
+    # Billing work is HIGH risk; forty repetitions of "email" or "worker" add no specialists.
+    assert plan.risk_level == "HIGH"
+    assert plan.agents == [
+        "architect",
+        "backend-engineer--python",
+        "test-engineer--python",
+        "code-reviewer",
+        "security-reviewer",
+    ]
     assert all(len(step.task_description) < 1200 for phase in plan.phases for step in phase.steps)
 
 
@@ -1333,3 +1344,71 @@ def test_planner_imports_only_the_standard_library():
             for root in roots:
                 assert root not in BANNED_ROOTS, f"{path.name} imports {root}"
                 assert root in stdlib or root == "__future__", f"{path.name} imports non-stdlib {root}"
+
+
+# --- Every step text renders --------------------------------------------------------------------------------------
+
+
+def test_investigation_type_has_a_hypothesis_phase(roster_registry):
+    plan = plan_for(
+        "Checkout is slow every evening", roster_registry, stack="django", task_type="investigation"
+    )
+    assert [phase.name for phase in plan.phases] == ["Investigate", "Hypothesize", "Fix", "Verify"]
+    assert (
+        plan.phases[1]
+        .steps[0]
+        .task_description.startswith("List the plausible causes of the reported problem")
+    )
+
+
+#: Step texts that rely on the phase context instead of naming the task again.
+WITHOUT_TASK_NAME = {"backup-rollback", "run-tests", "review-tests", "verify"}
+
+
+def test_every_role_and_phase_kind_renders_a_step():
+    from plans.planner import classify, layout, roster, steps, text
+
+    stacks = [stack for stack in STACKS.values() if stack is not None] + [Stack()]
+    kinds = sorted(layout.KIND_SPECS)
+    for stack in stacks:
+        ctx = steps.make_context(
+            headline="Add invoice exports, and a reconciliation page",
+            doc=text.Doc("Add invoice exports, and a reconciliation page"),
+            task_type="new-feature",
+            stack=stack,
+            concerns=classify.detect_concerns(text.Doc("invoice exports page")),
+            mentioned=["docs/billing.md"],
+            phase_kinds=set(kinds),
+            description_doc=text.Doc("Add invoice exports, and a reconciliation page"),
+        )
+        for role in sorted(roster.KNOWN_ROLES):
+            for kind in kinds:
+                action = layout.action_for(role, kind)
+                rendered = steps.describe(action, role, role, kind.title(), ctx)
+                assert "{" not in rendered, (role, kind, rendered)
+                assert "invoice exports" in rendered or action in WITHOUT_TASK_NAME, (role, kind, rendered)
+                assert steps.deliverables(action, role, ctx), (role, kind, action)
+
+
+def test_plans_do_not_depend_on_hash_seeds():
+    script = (
+        "import json, sys\n"
+        "from plans.planner import AgentInfo, PlanRequest, make_plan, plan_to_dict\n"
+        "names = sys.argv[1].split(',')\n"
+        "registry = [AgentInfo.from_name(n, category='Engineering') for n in names]\n"
+        "text = 'Migrate payment records to the new ledger schema, add a reconciliation page and alerts'\n"
+        "print(json.dumps(plan_to_dict(make_plan(PlanRequest(text), registry, plan_id='p', created_at='t'))))\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script, ",".join(ROSTER)],
+            cwd=root,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outputs) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -55,8 +56,11 @@ def manage(env: dict[str, str], *args: str, cwd: Path | None = None) -> str:
 
 def publish(env: dict[str, str], *topics: str, task_id: str = "task-it", payload: str = "{}") -> list[str]:
     """Publish events through the bus in a separate process; returns their event ids."""
-    output = manage(env, "publish_test_event", *topics, "--task-id", task_id, "--payload", payload)
-    return [line for line in output.split() if len(line) == 12]
+    return event_ids(manage(env, "publish_test_event", *topics, "--task-id", task_id, "--payload", payload))
+
+
+def event_ids(output: str) -> list[str]:
+    return [word for word in output.split() if re.fullmatch(r"[0-9a-f]{12}", word)]
 
 
 def publish_then_crash_after_commit(
@@ -76,7 +80,7 @@ def publish_then_crash_after_commit(
         f"    print(events.publish({task_id!r}, {topic!r}, {{}}).event_id, flush=True)\n"
         "raise SystemExit('on_commit did not run')\n"
     )
-    return [line for line in manage(env, "shell", "-c", code).split() if len(line) == 12]
+    return event_ids(manage(env, "shell", "-c", code))
 
 
 class Worker:

@@ -1,0 +1,343 @@
+"""Cross-cutting HTTP middleware: request ids, body-size and failed-auth limits, the audit log, idempotency keys.
+
+The outer middlewares (request id, limits) are async-capable, so under daphne a request reaches the sync part of the
+stack in a single thread hop. The audit and idempotency middlewares write to the database and are sync-only: they
+sit innermost, next to the (sync) DRF views, in the same thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+
+from baton_site.auth import bearer_credential, request_needs_token
+from baton_site.context import current_request_id
+
+logger = logging.getLogger(__name__)
+
+MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+
+GetResponse = Callable[[HttpRequest], Any]
+
+
+class _Hybrid:
+    """Base for middleware that works in both sync and async stacks without a thread hop of its own."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
+        if self.is_async:
+            return self._async_call(request)
+        early = self.before(request)
+        if early is not None:
+            return self.after(request, early)
+        return self.after(request, self.get_response(request))
+
+    async def _async_call(self, request: HttpRequest) -> HttpResponse:
+        early = self.before(request)
+        if early is not None:
+            return self.after(request, early)
+        return self.after(request, await self.get_response(request))
+
+    def before(self, request: HttpRequest) -> HttpResponse | None:
+        return None
+
+    def after(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        return response
+
+
+# --- Request ids ----------------------------------------------------------------------------------------------
+
+
+class RequestIdMiddleware(_Hybrid):
+    """Every response carries `X-Request-ID`: the client's `X-Request-ID`/`X-Correlation-ID` when it is a sane
+    token, else a new one. The id is in a context variable for logs, events and webhook deliveries."""
+
+    def before(self, request: HttpRequest) -> HttpResponse | None:
+        candidate = request.headers.get("X-Request-ID") or request.headers.get("X-Correlation-ID") or ""
+        request_id = candidate if _SAFE_REQUEST_ID.fullmatch(candidate) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        current_request_id.set(request_id)
+        return None
+
+    def after(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        response["X-Request-ID"] = getattr(request, "request_id", "")
+        return response
+
+
+# --- Abuse limits ---------------------------------------------------------------------------------------------
+
+
+class BodySizeLimitMiddleware(_Hybrid):
+    """Refuses request bodies larger than BATON_MAX_BODY_BYTES with 413 (declared length; Django's
+    DATA_UPLOAD_MAX_MEMORY_SIZE catches undeclared ones when the body is read)."""
+
+    def before(self, request: HttpRequest) -> HttpResponse | None:
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        try:
+            length = int(declared)
+        except ValueError:
+            return JsonResponse({"detail": "Invalid Content-Length header."}, status=400)
+        if length > settings.BATON_MAX_BODY_BYTES:
+            return request_too_large()
+        return None
+
+
+def request_too_large() -> JsonResponse:
+    return JsonResponse(
+        {"detail": f"Request body too large (limit {settings.BATON_MAX_BODY_BYTES} bytes)."}, status=413
+    )
+
+
+class _FailureWindow:
+    """Failed authentications per client in a sliding window (process memory: limits are per web process)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.failures: dict[str, list[float]] = {}
+
+    def recent(self, client: str, now: float, window: float) -> list[float]:
+        stamps = [stamp for stamp in self.failures.get(client, []) if now - stamp < window]
+        if stamps:
+            self.failures[client] = stamps
+        else:
+            self.failures.pop(client, None)
+        return stamps
+
+    def retry_after(self, client: str, limit: int, window: float) -> int:
+        now = time.monotonic()
+        with self.lock:
+            stamps = self.recent(client, now, window)
+            if len(stamps) < limit:
+                return 0
+            return max(1, int(window - (now - stamps[0])) + 1)
+
+    def record(self, client: str, window: float) -> None:
+        now = time.monotonic()
+        with self.lock:
+            self.recent(client, now, window)
+            self.failures.setdefault(client, []).append(now)
+            if len(self.failures) > 10_000:  # bound memory under a spray of addresses
+                self.failures.pop(next(iter(self.failures)))
+
+
+_auth_failures = _FailureWindow()
+
+
+def client_address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+class AuthFailureThrottleMiddleware(_Hybrid):
+    """After BATON_AUTH_FAILURE_LIMIT failed authentications from one client within BATON_AUTH_FAILURE_WINDOW
+    seconds, its token-protected requests get 429 with Retry-After until the window has passed."""
+
+    def before(self, request: HttpRequest) -> HttpResponse | None:
+        if not request_needs_token(request.method or "GET", request.path):
+            return None
+        retry_after = _auth_failures.retry_after(
+            client_address(request), settings.BATON_AUTH_FAILURE_LIMIT, settings.BATON_AUTH_FAILURE_WINDOW
+        )
+        if retry_after:
+            response = JsonResponse({"detail": "Too many failed authentication attempts."}, status=429)
+            response["Retry-After"] = str(retry_after)
+            response.throttled = True  # type: ignore[attr-defined]
+            return response
+        return None
+
+    def after(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if response.status_code == 401 and not getattr(response, "throttled", False):
+            _auth_failures.record(client_address(request), settings.BATON_AUTH_FAILURE_WINDOW)
+        return response
+
+
+# --- Audit log ------------------------------------------------------------------------------------------------
+
+_ID_KEYS = ("task_id", "plan_id", "request_id", "webhook_id", "project_id", "signal_id", "name", "step_id")
+
+
+def actor_of(request: HttpRequest) -> str:
+    """Who made the request: a token fingerprint (never the token), a logged-in user, or anonymous."""
+    credential = bearer_credential(request.headers.get("Authorization"))
+    if credential and settings.BATON_API_TOKEN and request.path.startswith("/api/"):
+        return "token:" + hashlib.sha256(credential.encode("utf-8")).hexdigest()[:12]
+    user = getattr(request, "user", None)
+    if user is not None and getattr(user, "is_authenticated", False):
+        return f"user:{user.get_username()}"
+    return "anonymous"
+
+
+def _target_ids(request: HttpRequest, response: HttpResponse) -> list[str]:
+    ids: list[str] = []
+    match = getattr(request, "resolver_match", None)
+    if match is not None:
+        ids.extend(str(value) for value in match.kwargs.values())
+    if request.path.startswith("/admin/"):
+        ids.extend(request.POST.getlist("_selected_action") if request.method == "POST" else [])
+    content_type = response.get("Content-Type", "")
+    if content_type.startswith("application/json") and not getattr(response, "streaming", False):
+        try:
+            body = json.loads(response.content or b"null")
+        except ValueError:
+            body = None
+        for holder in (body, body.get("execution") if isinstance(body, dict) else None):
+            if isinstance(holder, dict):
+                ids.extend(str(holder[key]) for key in _ID_KEYS if isinstance(holder.get(key), str | int))
+    return list(dict.fromkeys(ids))[:20]
+
+
+class AuditMiddleware(_Hybrid):
+    """Appends an AuditEntry for every mutating API request (refused ones included) and every admin or page form
+    submission. It sits outside authentication so that 401s are recorded too; under ASGI only mutating requests
+    pay the extra thread hop of the insert."""
+
+    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
+        if self.is_async:
+            return self._audited_async(request)
+        response = self.get_response(request)
+        if _audited(request):
+            write_audit_entry(request, response)
+        return response
+
+    async def _audited_async(self, request: HttpRequest) -> HttpResponse:
+        response = await self.get_response(request)
+        if _audited(request):
+            await sync_to_async(write_audit_entry)(request, response)
+        return response
+
+
+def _audited(request: HttpRequest) -> bool:
+    return request.method in MUTATING_METHODS and request.path.startswith(("/api/", "/admin/", "/pmo/"))
+
+
+def write_audit_entry(request: HttpRequest, response: HttpResponse) -> None:
+    from baton_site.models import AuditEntry
+
+    match = getattr(request, "resolver_match", None)
+    try:
+        with transaction.atomic():  # a savepoint: a failed insert must not poison an enclosing transaction
+            AuditEntry.objects.create(
+                timestamp=timezone.now(),
+                actor=actor_of(request),
+                method=request.method or "",
+                route=(match.route if match is not None else "")[:300],
+                path=request.path[:1000],
+                target_ids=_target_ids(request, response),
+                status_code=response.status_code,
+                request_id=getattr(request, "request_id", ""),
+            )
+    except Exception:  # noqa: BLE001 - the audit trail must not turn a served request into an error
+        logger.exception("audit entry not written for %s %s", request.method, request.path)
+
+
+# --- Idempotency keys -----------------------------------------------------------------------------------------
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+
+
+def _json_error(status: int, detail: Any) -> JsonResponse:
+    return JsonResponse({"detail": detail}, status=status)
+
+
+class IdempotencyMiddleware:
+    """`Idempotency-Key` on mutating API routes: the first request runs and its response is stored (24 h, per key
+    and route); a retry with the same body replays it; a different body is 422; a retry while the first still
+    runs is 409. The claim is a database insert guarded by a unique constraint, so it holds across processes."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in MUTATING_METHODS or not request.path.startswith("/api/"):
+            return self.get_response(request)
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            if settings.BATON_IDEMPOTENCY_REQUIRED:
+                return _json_error(400, "An Idempotency-Key header is required for this request.")
+            return self.get_response(request)
+        if not key or len(key) > 255:
+            return _json_error(
+                422,
+                [
+                    {
+                        "loc": ["header", "Idempotency-Key"],
+                        "msg": "Must be 1 to 255 characters",
+                        "type": "value_error",
+                    }
+                ],
+            )
+        from baton_site.models import IdempotencyRecord
+
+        scope = f"{request.method} {request.path}"[:300]
+        body_hash = hashlib.sha256(request.body).hexdigest()
+        now = timezone.now()
+        IdempotencyRecord.objects.filter(key=key, scope=scope, created_at__lt=now - IDEMPOTENCY_TTL).delete()
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    key=key, scope=scope, body_hash=body_hash, created_at=now
+                )
+        except IntegrityError:
+            return self._replay(key, scope, body_hash)
+        try:
+            response = self.get_response(request)
+        except BaseException:
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            raise
+        if response.status_code >= 500 or getattr(response, "streaming", False):
+            # Nothing durable to replay: let a retry run again.
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            return response
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            status_code=response.status_code,
+            response_body=bytes(response.content),
+            content_type=response.get("Content-Type", ""),
+        )
+        return response
+
+    def _replay(self, key: str, scope: str, body_hash: str) -> HttpResponse:
+        from baton_site.models import IdempotencyRecord
+
+        record = IdempotencyRecord.objects.filter(key=key, scope=scope).first()
+        if record is None:  # expired and purged between our insert and this read: ask the client to retry
+            return _json_error(409, "The request with this Idempotency-Key is being processed; retry later.")
+        if record.body_hash != body_hash:
+            return _json_error(
+                422,
+                [
+                    {
+                        "loc": ["header", "Idempotency-Key"],
+                        "msg": "This Idempotency-Key was used with a different request body.",
+                        "type": "idempotency_key_reused",
+                    }
+                ],
+            )
+        if record.status_code is None:
+            return _json_error(409, "The request with this Idempotency-Key is still being processed.")
+        response = HttpResponse(
+            bytes(record.response_body), status=record.status_code, content_type=record.content_type
+        )
+        response["Idempotent-Replayed"] = "true"
+        return response

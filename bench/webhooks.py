@@ -1,0 +1,284 @@
+"""Webhook delivery under load: deliveries per second sustained by one worker, and publish-to-delivery latency.
+
+Starts a real `baton serve` (its embedded Celery worker on the filesystem broker), or with `--redis` a local
+redis-server, `baton serve --no-worker` and one separate `baton worker` process; plus a local HTTP receiver on
+loopback and one webhook (with a secret, so every body is signed) subscribed to the benchmark's topic. This process
+then publishes events through the real event bus (the outbox path the engine uses: Event row, Delivery row, a
+Celery message on commit), each stamped with its publish time; the receiver stamps each arrival.
+
+1. paced: `--events` events at `--rate` events/s from one publisher; reports the deliveries/s actually sustained
+   and the publish-to-delivery latency p50/p99 (publish time taken just before the publishing transaction).
+2. burst: `--burst` events published as fast as possible, in transactions of 100; reports the worker's
+   throughput (deliveries/s between the first and the last arrival).
+
+    python bench/webhooks.py [--events 3000] [--rate 250] [--burst 3000] [--redis] [--concurrency 8]
+    python bench/webhooks.py --url http://127.0.0.1:8741   # a running server and worker; this process must
+                                                            # have their BATON_DATA_DIR / DATABASE_URL / REDIS_URL
+
+Goal (issue 6): at least 200 deliveries/s and p99 under 500 ms at that rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.server
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import requests
+
+TOPIC = "bench.delivered"
+TASKS = 16  # events spread over several task streams, as several executions would publish them
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Arrivals:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.rows: list[tuple[float, float, str]] = []  # (arrived, published, event_id)
+
+    def add(self, arrived: float, body: bytes) -> None:
+        event = json.loads(body)
+        with self.lock:
+            self.rows.append((arrived, float(event["payload"]["published_at"]), event["event_id"]))
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.rows)
+
+    def take(self) -> list[tuple[float, float, str]]:
+        with self.lock:
+            rows, self.rows = self.rows, []
+        return rows
+
+
+@contextlib.contextmanager
+def receiver() -> Iterator[tuple[str, Arrivals]]:
+    arrivals = Arrivals()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            arrivals.add(time.time(), body)
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.request_queue_size = 256
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/bench", arrivals
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        with contextlib.suppress(requests.ConnectionError):
+            if requests.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                return
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(log.read_text())
+        time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def stack(tmp: Path, use_redis: bool, concurrency: int) -> Iterator[tuple[str, dict[str, str]]]:
+    """Server (+ redis + worker); yields the URL and the environment that reaches the same state."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env.update({"BATON_DATA_DIR": str(tmp / "data"), "BATON_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1"})
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        if use_redis:
+            port = free_port()
+            redis = [
+                "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ]
+            children.append(subprocess.Popen([*redis, "--dir", str(tmp)], stdout=subprocess.DEVNULL))
+            env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+            time.sleep(0.5)
+        port = free_port()
+        serve = [sys.executable, "-m", "baton_site.cli", "serve", "--port", str(port), "--verbosity", "0"]
+        if use_redis:
+            serve.append("--no-worker")
+        log = tmp / "server.log"
+        with log.open("wb") as out:
+            children.append(subprocess.Popen(serve, env=env, cwd=tmp, stdout=out, stderr=subprocess.STDOUT))
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, children[-1], log)
+        if use_redis:
+            worker = [sys.executable, "-m", "baton_site.cli", "worker", "--pool", "threads"]
+            worker += ["--concurrency", str(concurrency), "--loglevel", "WARNING"]
+            with (tmp / "worker.log").open("wb") as out:
+                children.append(
+                    subprocess.Popen(worker, env=env, cwd=tmp, stdout=out, stderr=subprocess.STDOUT)
+                )
+            time.sleep(
+                4
+            )  # the worker's start-up (no readiness endpoint); a late start only delays the first events
+        yield url, env
+    finally:
+        for child in reversed(children):
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def setup_django(env: dict[str, str]) -> None:
+    os.environ.update({k: v for k, v in env.items() if k.startswith(("BATON_", "DATABASE_URL", "REDIS_URL"))})
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baton_site.settings")
+    import django
+
+    django.setup()
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
+
+
+def wait_arrivals(arrivals: Arrivals, expected: int, timeout: float) -> list[tuple[float, float, str]]:
+    deadline = time.monotonic() + timeout
+    while arrivals.count() < expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # let stragglers (duplicates, if any) arrive before counting
+    return arrivals.take()
+
+
+def paced(arrivals: Arrivals, events: int, rate: float) -> dict[str, float]:
+    from executions import events as bus
+
+    start = time.time()
+    for index in range(events):
+        due = start + index / rate
+        pause = due - time.time()
+        if pause > 0:
+            time.sleep(pause)
+        bus.publish(f"task-bench-{index % TASKS}", TOPIC, {"published_at": time.time(), "index": index})
+    published_in = time.time() - start
+    rows = wait_arrivals(arrivals, events, timeout=120)
+    return summarise(rows, events, published_in)
+
+
+def burst(arrivals: Arrivals, events: int) -> dict[str, float]:
+    from django.db import transaction
+
+    from executions import events as bus
+
+    start = time.time()
+    for first in range(0, events, 100):
+        with transaction.atomic():
+            for index in range(first, min(events, first + 100)):
+                bus.publish(
+                    f"task-bench-{index % TASKS}", TOPIC, {"published_at": time.time(), "index": index}
+                )
+    published_in = time.time() - start
+    rows = wait_arrivals(arrivals, events, timeout=180)
+    return summarise(rows, events, published_in)
+
+
+def summarise(rows: list[tuple[float, float, str]], expected: int, published_in: float) -> dict[str, float]:
+    unique = {event_id for _, _, event_id in rows}
+    latencies = [(arrived - published) * 1000 for arrived, published, _ in rows]
+    first = min(arrived for arrived, _, _ in rows)
+    last = max(arrived for arrived, _, _ in rows)
+    return {
+        "published": expected,
+        "publish_rate": expected / published_in,
+        "delivered": len(unique),
+        "duplicates": len(rows) - len(unique),
+        "deliveries_per_s": (len(rows) - 1) / (last - first) if last > first else float("nan"),
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": percentile(latencies, 0.99),
+        "max_ms": max(latencies),
+    }
+
+
+def report(name: str, figures: dict[str, float]) -> None:
+    print(
+        f"{name:>6}: published {figures['published']:.0f} at {figures['publish_rate']:.0f}/s, "
+        f"delivered {figures['delivered']:.0f} (+{figures['duplicates']:.0f} duplicates) "
+        f"at {figures['deliveries_per_s']:.0f}/s; latency p50 {figures['p50_ms']:.0f} ms, "
+        f"p99 {figures['p99_ms']:.0f} ms, max {figures['max_ms']:.0f} ms",
+        flush=True,
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=3000, help="events in the paced run")
+    parser.add_argument("--rate", type=float, default=250.0, help="publish rate of the paced run (events/s)")
+    parser.add_argument("--burst", type=int, default=3000, help="events in the burst run (0: skip)")
+    parser.add_argument("--redis", action="store_true", help="Redis broker and a separate worker process")
+    parser.add_argument("--concurrency", type=int, default=8, help="worker threads (with --redis)")
+    parser.add_argument("--url", help="use a running server (and its worker) instead of starting one")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="baton-bench-") as tmp, receiver() as (hook_url, arrivals):
+        context = (
+            contextlib.nullcontext((args.url, dict(os.environ)))
+            if args.url
+            else stack(Path(tmp), args.redis, args.concurrency)
+        )
+        with context as (url, env):
+            setup_django(env)
+            response = requests.post(
+                f"{url}/api/v1/webhooks",
+                json={"url": hook_url, "events": ["bench.*"], "secret": "bench-secret"},
+                timeout=10,
+            )
+            response.raise_for_status()
+            webhook_id = response.json()["webhook_id"]
+            mode = (
+                "external server" if args.url else ("redis + 1 worker" if args.redis else "embedded worker")
+            )
+            print(f"webhooks bench ({mode}); receiver {hook_url}", flush=True)
+            # Warm up (worker connections, code paths), then measure.
+            paced(arrivals, 50, 50.0)
+            report("paced", paced(arrivals, args.events, args.rate))
+            if args.burst:
+                report("burst", burst(arrivals, args.burst))
+            requests.delete(f"{url}/api/v1/webhooks/{webhook_id}", timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
