@@ -39,6 +39,12 @@ def agent_list(*, category: str | None = None, stack: str | None = None) -> Quer
     return agents
 
 
+def agent_list_rows(*, category: str | None = None, stack: str | None = None) -> list[dict[str, object]]:
+    """The AgentResponse dicts of `agent_list` straight from the database (no model instances: this is the
+    hottest read of dashboards and CI)."""
+    return list(agent_list(category=category, stack=stack).values(*_LIST_FIELDS))
+
+
 def agent_get(*, name: str) -> AgentDefinition:
     agent = AgentDefinition.objects.only(*_LIST_FIELDS).filter(name=name).first()
     if agent is None:

@@ -8,11 +8,13 @@ from rest_framework.response import Response
 from agents import selectors
 from agents.serializers import AgentListQuerySerializer, AgentListSerializer, AgentSerializer
 from baton_site.errors import QueryValidationError
-from baton_site.schema import ERROR_400, ERROR_404
+from baton_site.schema import ERROR_400, ERROR_404, EnvelopeAutoSchema
 
 
 class AgentViewSet(viewsets.ViewSet):
     """The agent registry (contract 4.4)."""
+
+    schema = EnvelopeAutoSchema()
 
     lookup_field = "name"
     lookup_value_regex = "[^/]+"
@@ -27,8 +29,8 @@ class AgentViewSet(viewsets.ViewSet):
         query = AgentListQuerySerializer(data=request.query_params)
         if not query.is_valid():
             raise QueryValidationError(query.errors)
-        agents = list(selectors.agent_list(**query.validated_data))
-        return Response({"count": len(agents), "agents": AgentSerializer(agents, many=True).data})
+        agents = selectors.agent_list_rows(**query.validated_data)
+        return Response({"count": len(agents), "agents": agents})
 
     @extend_schema(
         operation_id="agents_get", tags=["Agents"], responses={200: AgentSerializer, 404: ERROR_404}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -22,3 +23,24 @@ ERROR_400 = OpenApiResponse(ErrorDetailSerializer, description="Invalid request 
 ERROR_404 = OpenApiResponse(ErrorDetailSerializer, description="Not found")
 ERROR_409 = OpenApiResponse(ErrorDetailSerializer, description="Concurrent modification")
 ERROR_422 = OpenApiResponse(ValidationErrorSerializer, description="Request validation failed")
+
+
+class EnvelopeAutoSchema(AutoSchema):
+    """For `list` actions whose response is an envelope object (`{count, agents}` or a page), not a bare array:
+    drf-spectacular would otherwise wrap the declared response in an array."""
+
+    def _is_list_view(self, serializer: object | None = None) -> bool:
+        return False
+
+
+def page_of(serializer: type[serializers.Serializer], name: str) -> serializers.Serializer:
+    """The OpenAPI shape of a `limit`/`offset` page of `serializer` items."""
+    return inline_serializer(
+        name,
+        fields={
+            "count": serializers.IntegerField(),
+            "next": serializers.CharField(allow_null=True),
+            "previous": serializers.CharField(allow_null=True),
+            "results": serializer(many=True),
+        },
+    )

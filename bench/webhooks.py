@@ -100,8 +100,8 @@ def receiver() -> Iterator[tuple[str, Arrivals]]:
 def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 90
     while True:
-        with contextlib.suppress(requests.ConnectionError):
-            if requests.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(f"{url}/api/v1/health", timeout=5).status_code == 200:
                 return
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(log.read_text())

@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from baton_site.errors import QueryValidationError
-from baton_site.schema import ERROR_400, ERROR_404, ERROR_409, ERROR_422
+from baton_site.schema import ERROR_400, ERROR_404, ERROR_409, ERROR_422, EnvelopeAutoSchema
 from decisions import selectors, services
 from decisions.serializers import (
     DecisionListQuerySerializer,
@@ -20,6 +20,8 @@ from decisions.serializers import (
 
 class DecisionViewSet(viewsets.ViewSet):
     """Human decisions (contract 4.5)."""
+
+    schema = EnvelopeAutoSchema()
 
     lookup_field = "request_id"
     lookup_value_regex = "[^/]+"

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from baton_site.errors import QueryValidationError, RuleViolation
 from baton_site.pagination import BatonPagination
-from baton_site.schema import ERROR_400, ERROR_404, ERROR_409, ERROR_422
+from baton_site.schema import ERROR_400, ERROR_404, ERROR_409, ERROR_422, EnvelopeAutoSchema, page_of
 from executions import selectors, services
 from executions.serializers import (
     CancelResponseSerializer,
@@ -39,6 +39,8 @@ def _query(serializer_class: type, request: Request) -> dict:
 
 class ExecutionViewSet(viewsets.ViewSet):
     """Execution lifecycle (contract 4.3). Any number of executions run at once, each addressed by task id."""
+
+    schema = EnvelopeAutoSchema()
 
     lookup_field = "task_id"
     lookup_value_regex = "[^/]+"
@@ -75,7 +77,7 @@ class ExecutionViewSet(viewsets.ViewSet):
         operation_id="executions_list",
         tags=["Executions"],
         parameters=[ExecutionListQuerySerializer],
-        responses={200: ExecutionSummarySerializer(many=True), 422: ERROR_422},
+        responses={200: page_of(ExecutionSummarySerializer, "ExecutionPage"), 422: ERROR_422},
         description="Executions, newest first, filtered by `status`, paginated with `limit` (max 200) and `offset`.",
     )
     def list(self, request: Request) -> Response:

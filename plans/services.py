@@ -172,6 +172,44 @@ def plan_store(
     return row
 
 
+def _find_nul(value: object, path: str = "plan") -> str | None:
+    """The JSON path of the first string holding a NUL character (databases refuse them), or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _find_nul(key, path) or _find_nul(item, f"{path}.{key}")
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _find_nul(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def _check_lengths(plan: planner.Plan) -> None:
+    """Every value fits its column (the planner's dataclasses do not know the database's limits)."""
+
+    def check(model: type, field: str, value: object, where: str) -> None:
+        limit = model._meta.get_field(field).max_length
+        if isinstance(value, str) and limit is not None and len(value) > limit:
+            raise RuleViolation(f"Invalid plan: {where} is longer than {limit} characters.")
+
+    for field in ("plan_id", "task_type", "risk_level", "budget_tier", "execution_mode", "git_strategy",
+                  "pattern_source", "stack", "complexity"):
+        check(Plan, field, getattr(plan, field), field)
+    for phase_index, phase in enumerate(plan.phases):
+        check(PlanPhase, "name", phase.name, f"phases[{phase_index}].name")
+        if phase.gate is not None:
+            check(PlanPhase, "gate_type", phase.gate.gate_type, f"phases[{phase_index}].gate.gate_type")
+        for step_index, step in enumerate(phase.steps):
+            where = f"phases[{phase_index}].steps[{step_index}]"
+            for field in ("step_id", "agent_name", "model"):
+                check(PlanStep, field, getattr(step, field), f"{where}.{field}")
+
+
 def plan_store_inline(*, data: dict) -> Plan:
     """Validate a MachinePlan/PlanResponse dict sent by a client and store it; an id already stored wins.
 
@@ -179,6 +217,9 @@ def plan_store_inline(*, data: dict) -> Plan:
     """
     if not isinstance(data, dict):
         raise RuleViolation("plan must be a JSON object.")
+    nul_at = _find_nul(data)
+    if nul_at:
+        raise RuleViolation(f"Invalid plan: {nul_at} contains a NUL character.")
     plan_id = data.get("plan_id") or data.get("task_id")
     if isinstance(plan_id, str) and plan_id:
         existing = Plan.objects.filter(plan_id=plan_id).first()
@@ -192,6 +233,7 @@ def plan_store_inline(*, data: dict) -> Plan:
         plan = planner.plan_from_dict(candidate)
     except planner.PlanningError as exc:
         raise RuleViolation(f"Invalid plan: {exc.field}: {exc.message}") from exc
+    _check_lengths(plan)
     known = set(planner.plan_to_dict(plan))
     extra = {
         key: value

@@ -6,13 +6,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from baton_site.pagination import BatonPagination
-from baton_site.schema import ERROR_400, ERROR_404, ERROR_422
+from baton_site.schema import ERROR_400, ERROR_404, ERROR_422, EnvelopeAutoSchema, page_of
 from plans import selectors, services
 from plans.serializers import CreatePlanRequestSerializer, PlanSerializer, PlanSummarySerializer
 
 
 class PlanViewSet(viewsets.ViewSet):
     """Plans (contract 4.2): generate with the planner, read back any plan ever created."""
+
+    schema = EnvelopeAutoSchema()
 
     lookup_field = "plan_id"
     lookup_value_regex = "[^/]+"
@@ -38,7 +40,7 @@ class PlanViewSet(viewsets.ViewSet):
     @extend_schema(
         operation_id="plans_list",
         tags=["Plans"],
-        responses={200: PlanSummarySerializer(many=True)},
+        responses={200: page_of(PlanSummarySerializer, "PlanPage")},
         description="Every stored plan, newest first, paginated with `limit` (max 200) and `offset`.",
     )
     def list(self, request: Request) -> Response:

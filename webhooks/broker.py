@@ -19,6 +19,7 @@ import contextlib
 import os
 import time
 import uuid
+from collections import deque
 from functools import cached_property
 from queue import Empty
 from typing import Any
@@ -29,6 +30,10 @@ from kombu.utils.json import dumps, loads
 
 
 class Channel(filesystem.Channel):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._backlogs: dict[str, deque[str]] = {}
+
     @cached_property
     def staging_folder(self) -> str:
         folder = self.transport_options.get("staging_folder") or os.path.join(
@@ -45,10 +50,14 @@ class Channel(filesystem.Channel):
         os.replace(staging, os.path.join(self.data_folder_out, name))
 
     def _get(self, queue: str) -> Any:
-        suffix = f".{queue}.msg"
-        for name in sorted(os.listdir(self.data_folder_in)):
-            if not name.endswith(suffix):
-                continue
+        # The folder is listed (and sorted) once per batch rather than once per message: with a backlog of n
+        # messages, listing per message would cost O(n^2). Names taken meanwhile by another consumer are skipped.
+        backlog = self._backlogs.setdefault(queue, deque())
+        if not backlog:
+            suffix = f".{queue}.msg"
+            backlog.extend(sorted(name for name in os.listdir(self.data_folder_in) if name.endswith(suffix)))
+        while backlog:
+            name = backlog.popleft()
             claimed = os.path.join(self.processed_folder, name)
             try:
                 os.rename(os.path.join(self.data_folder_in, name), claimed)

@@ -290,68 +290,70 @@ def _delivery_cancel(claim: Claim) -> None:
 def delivery_record_attempt(
     *, claim: Claim, started_at: datetime, result: transport.PostResult
 ) -> policy.Verdict | None:
-    """Store one attempt and move the delivery (succeeded, pending for a retry, or failed), in one short
-    transaction that locks the delivery row. A success resets the webhook's failure count; an exhausted delivery
-    increments it (F()) and may disable the webhook. If another worker took the claim over meanwhile (this one
-    was presumed dead), the attempt is logged but the state is left to the new holder. None when the row is gone."""
+    """Store one attempt and move the delivery (succeeded, pending for a retry, or failed) in one short
+    transaction. The move is a compare-and-set on the claim; if another worker took the claim over meanwhile
+    (this one was presumed dead), the attempt is logged but the state is left to the new holder. A success resets
+    the webhook's failure count; an exhausted delivery increments it (F()) and may disable the webhook.
+    None when the delivery is gone (its webhook was deleted) or was taken over."""
     finished_at = timezone.now()
     succeeded = result.failure is None
     delivery = claim.delivery
-    with transaction.atomic():
-        current = (
-            Delivery.objects.select_for_update()
-            .filter(pk=delivery.pk)
-            .values("status", "claim_token", "failed_attempts")
-        )
-        row = current.first()
-        if row is None:  # the webhook was deleted meanwhile
-            return None
-        attempt = DeliveryAttempt.objects.create(
-            delivery_id=delivery.pk,
-            attempt=claim.attempt,
-            started_at=started_at,
-            finished_at=finished_at,
-            duration_ms=result.duration_ms,
-            status_code=result.status_code,
-            error=result.error[:2000],
-            succeeded=succeeded,
-        )
-        if not succeeded:
-            line = failure_line(attempt=attempt, delivery=delivery)
-            transaction.on_commit(partial(failure_log_append, line), robust=True)
-        if row["status"] != DeliveryStatus.SENDING or row["claim_token"] != claim.token:
-            return None
-        failed_attempts = row["failed_attempts"] + (0 if succeeded else 1)
-        decision = policy.decide(
-            succeeded=succeeded,
-            kind=result.failure,
-            status_code=result.status_code,
-            failed_attempts=failed_attempts,
-            delays=settings.BATON_WEBHOOK_RETRY_DELAYS,
-        )
-        changes: dict[str, Any] = {
-            "failed_attempts": failed_attempts,
-            "last_status_code": result.status_code,
-            "last_error": result.error[:2000],
-            "claim_token": "",
+    # `failed_attempts` only changes under a claim, so the value loaded with the claim is current while it holds.
+    failed_attempts = delivery.failed_attempts + (0 if succeeded else 1)
+    decision = policy.decide(
+        succeeded=succeeded,
+        kind=result.failure,
+        status_code=result.status_code,
+        failed_attempts=failed_attempts,
+        delays=settings.BATON_WEBHOOK_RETRY_DELAYS,
+    )
+    changes: dict[str, Any] = {
+        "failed_attempts": failed_attempts,
+        "last_status_code": result.status_code,
+        "last_error": result.error[:2000],
+        "claim_token": "",
+    }
+    if decision.verdict is policy.Verdict.RETRY:
+        changes |= {
+            "status": DeliveryStatus.PENDING,
+            "next_attempt_at": finished_at + timedelta(seconds=decision.retry_in or 0),
         }
-        if decision.verdict is policy.Verdict.RETRY:
-            changes |= {
-                "status": DeliveryStatus.PENDING,
-                "next_attempt_at": finished_at + timedelta(seconds=decision.retry_in or 0),
-            }
-        else:
-            status = DeliveryStatus.SUCCEEDED if succeeded else DeliveryStatus.FAILED
-            changes |= {"status": status, "next_attempt_at": None, "completed_at": finished_at}
-        Delivery.objects.filter(pk=delivery.pk).update(**changes)
-        if decision.verdict is policy.Verdict.SUCCEEDED:
-            Webhook.objects.filter(pk=delivery.webhook_id, consecutive_failures__gt=0).update(
-                consecutive_failures=0
+    else:
+        status = DeliveryStatus.SUCCEEDED if succeeded else DeliveryStatus.FAILED
+        changes |= {"status": status, "next_attempt_at": None, "completed_at": finished_at}
+    try:
+        with transaction.atomic():
+            moved = Delivery.objects.filter(
+                pk=delivery.pk, status=DeliveryStatus.SENDING, claim_token=claim.token
+            ).update(**changes)
+            if not moved and not Delivery.objects.filter(pk=delivery.pk).exists():
+                return None
+            attempt = DeliveryAttempt.objects.create(
+                delivery_id=delivery.pk,
+                attempt=claim.attempt,
+                started_at=started_at,
+                finished_at=finished_at,
+                duration_ms=result.duration_ms,
+                status_code=result.status_code,
+                error=result.error[:2000],
+                succeeded=succeeded,
             )
-        elif decision.verdict is policy.Verdict.FAILED:
-            _webhook_count_failure(webhook_pk=delivery.webhook_id)
-        else:
-            _enqueue_on_commit([delivery.pk], decision.retry_in)
+            if not succeeded:
+                line = failure_line(attempt=attempt, delivery=delivery)
+                transaction.on_commit(partial(failure_log_append, line), robust=True)
+            if not moved:
+                return None
+            if decision.verdict is policy.Verdict.SUCCEEDED:
+                Webhook.objects.filter(pk=delivery.webhook_id, consecutive_failures__gt=0).update(
+                    consecutive_failures=0
+                )
+            elif decision.verdict is policy.Verdict.FAILED:
+                _webhook_count_failure(webhook_pk=delivery.webhook_id)
+            else:
+                _enqueue_on_commit([delivery.pk], decision.retry_in)
+    except IntegrityError:  # the delivery was deleted between the statements (its attempt row has no parent)
+        logger.warning("delivery %s vanished while its attempt was recorded", delivery.delivery_id)
+        return None
     return decision.verdict
 
 

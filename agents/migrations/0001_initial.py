@@ -4,33 +4,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AgentDefinition',
+            name="AgentDefinition",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('description', models.TextField(blank=True, default='')),
-                ('model', models.CharField(default='sonnet', max_length=40)),
-                ('permission_mode', models.CharField(default='default', max_length=40)),
-                ('color', models.CharField(blank=True, max_length=40, null=True)),
-                ('tools', models.JSONField(blank=True, default=list)),
-                ('category', models.CharField(choices=[('Engineering', 'Engineering'), ('Quality', 'Quality'), ('Architecture', 'Architecture'), ('Data', 'Data'), ('Operations', 'Operations'), ('Management', 'Management'), ('Security', 'Security')], default='Engineering', max_length=20)),
-                ('base_name', models.CharField(db_index=True, max_length=120)),
-                ('flavor', models.CharField(blank=True, max_length=120, null=True)),
-                ('instructions', models.TextField(blank=True, default='')),
-                ('source_path', models.CharField(blank=True, default='', help_text='Empty when made in the admin.', max_length=1000)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=120, unique=True)),
+                ("description", models.TextField(blank=True, default="")),
+                ("model", models.CharField(default="sonnet", max_length=40)),
+                ("permission_mode", models.CharField(default="default", max_length=40)),
+                ("color", models.CharField(blank=True, max_length=40, null=True)),
+                ("tools", models.JSONField(blank=True, default=list)),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("Engineering", "Engineering"),
+                            ("Quality", "Quality"),
+                            ("Architecture", "Architecture"),
+                            ("Data", "Data"),
+                            ("Operations", "Operations"),
+                            ("Management", "Management"),
+                            ("Security", "Security"),
+                        ],
+                        default="Engineering",
+                        max_length=20,
+                    ),
+                ),
+                ("base_name", models.CharField(db_index=True, max_length=120)),
+                ("flavor", models.CharField(blank=True, max_length=120, null=True)),
+                ("instructions", models.TextField(blank=True, default="")),
+                (
+                    "source_path",
+                    models.CharField(
+                        blank=True, default="", help_text="Empty when made in the admin.", max_length=1000
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
-                'indexes': [models.Index(fields=['category', 'name'], name='agents_agen_categor_fba5dc_idx')],
+                "ordering": ["name"],
+                "indexes": [models.Index(fields=["category", "name"], name="agents_agen_categor_fba5dc_idx")],
             },
         ),
     ]

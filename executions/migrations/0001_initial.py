@@ -5,183 +5,288 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('plans', '0001_initial'),
+        ("plans", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='EventStream',
+            name="EventStream",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task_id', models.CharField(max_length=120, unique=True)),
-                ('last_sequence', models.PositiveBigIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("task_id", models.CharField(max_length=120, unique=True)),
+                ("last_sequence", models.PositiveBigIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='Retrospective',
+            name="Retrospective",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task_id', models.CharField(max_length=120, unique=True)),
-                ('outcome', models.CharField(max_length=20)),
-                ('summary', models.TextField()),
-                ('highlights', models.JSONField(blank=True, default=list)),
-                ('issues', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("task_id", models.CharField(max_length=120, unique=True)),
+                ("outcome", models.CharField(max_length=20)),
+                ("summary", models.TextField()),
+                ("highlights", models.JSONField(blank=True, default=list)),
+                ("issues", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField()),
             ],
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event_id', models.CharField(max_length=12, unique=True)),
-                ('task_id', models.CharField(max_length=120)),
-                ('sequence', models.PositiveBigIntegerField()),
-                ('topic', models.CharField(max_length=80)),
-                ('payload', models.JSONField(default=dict)),
-                ('timestamp', models.DateTimeField()),
-                ('request_id', models.CharField(blank=True, default='', max_length=120)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("event_id", models.CharField(max_length=12, unique=True)),
+                ("task_id", models.CharField(max_length=120)),
+                ("sequence", models.PositiveBigIntegerField()),
+                ("topic", models.CharField(max_length=80)),
+                ("payload", models.JSONField(default=dict)),
+                ("timestamp", models.DateTimeField()),
+                ("request_id", models.CharField(blank=True, default="", max_length=120)),
             ],
             options={
-                'ordering': ['task_id', 'sequence'],
-                'indexes': [models.Index(fields=['topic', 'timestamp'], name='executions__topic_818d1c_idx')],
-                'constraints': [models.UniqueConstraint(fields=('task_id', 'sequence'), name='unique_event_sequence')],
+                "ordering": ["task_id", "sequence"],
+                "indexes": [models.Index(fields=["topic", "timestamp"], name="executions__topic_818d1c_idx")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("task_id", "sequence"), name="unique_event_sequence")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Execution',
+            name="Execution",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task_id', models.CharField(max_length=120, unique=True)),
-                ('status', models.CharField(choices=[('running', 'Running'), ('gate_pending', 'Gate Pending'), ('approval_pending', 'Approval Pending'), ('complete', 'Complete'), ('failed', 'Failed')], default='running', max_length=20)),
-                ('phase_count', models.PositiveIntegerField()),
-                ('total_steps', models.PositiveIntegerField()),
-                ('current_phase', models.PositiveIntegerField(default=0)),
-                ('phase_status', models.CharField(default='pending', max_length=20)),
-                ('steps_running', models.PositiveIntegerField(default=0)),
-                ('steps_completed', models.PositiveIntegerField(default=0)),
-                ('steps_failed', models.PositiveIntegerField(default=0)),
-                ('steps_skipped', models.PositiveIntegerField(default=0)),
-                ('gates_passed', models.PositiveIntegerField(default=0)),
-                ('gates_passed_with_notes', models.PositiveIntegerField(default=0)),
-                ('gates_approved', models.PositiveIntegerField(default=0)),
-                ('gates_failed', models.PositiveIntegerField(default=0)),
-                ('open_decision', models.CharField(blank=True, max_length=20, null=True)),
-                ('decision_step_id', models.CharField(blank=True, max_length=40, null=True)),
-                ('pending_decisions', models.PositiveIntegerField(default=0)),
-                ('cancelled', models.BooleanField(default=False)),
-                ('failure_reason', models.CharField(blank=True, default='', max_length=200)),
-                ('error', models.TextField(blank=True, default='', help_text="The last failure's message (PMO card).")),
-                ('outcome', models.CharField(blank=True, max_length=20, null=True)),
-                ('summary', models.TextField(blank=True, default='')),
-                ('max_parallel', models.PositiveIntegerField(default=3)),
-                ('finalized', models.BooleanField(default=False, help_text='POST .../complete has written trace and usage.')),
-                ('started_at', models.DateTimeField()),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='executions', to='plans.plan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("task_id", models.CharField(max_length=120, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("gate_pending", "Gate Pending"),
+                            ("approval_pending", "Approval Pending"),
+                            ("complete", "Complete"),
+                            ("failed", "Failed"),
+                        ],
+                        default="running",
+                        max_length=20,
+                    ),
+                ),
+                ("phase_count", models.PositiveIntegerField()),
+                ("total_steps", models.PositiveIntegerField()),
+                ("current_phase", models.PositiveIntegerField(default=0)),
+                ("phase_status", models.CharField(default="pending", max_length=20)),
+                ("steps_running", models.PositiveIntegerField(default=0)),
+                ("steps_completed", models.PositiveIntegerField(default=0)),
+                ("steps_failed", models.PositiveIntegerField(default=0)),
+                ("steps_skipped", models.PositiveIntegerField(default=0)),
+                ("gates_passed", models.PositiveIntegerField(default=0)),
+                ("gates_passed_with_notes", models.PositiveIntegerField(default=0)),
+                ("gates_approved", models.PositiveIntegerField(default=0)),
+                ("gates_failed", models.PositiveIntegerField(default=0)),
+                ("open_decision", models.CharField(blank=True, max_length=20, null=True)),
+                ("decision_step_id", models.CharField(blank=True, max_length=40, null=True)),
+                ("pending_decisions", models.PositiveIntegerField(default=0)),
+                ("cancelled", models.BooleanField(default=False)),
+                ("failure_reason", models.CharField(blank=True, default="", max_length=200)),
+                (
+                    "error",
+                    models.TextField(
+                        blank=True, default="", help_text="The last failure's message (PMO card)."
+                    ),
+                ),
+                ("outcome", models.CharField(blank=True, max_length=20, null=True)),
+                ("summary", models.TextField(blank=True, default="")),
+                ("max_parallel", models.PositiveIntegerField(default=3)),
+                (
+                    "finalized",
+                    models.BooleanField(
+                        default=False, help_text="POST .../complete has written trace and usage."
+                    ),
+                ),
+                ("started_at", models.DateTimeField()),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="executions",
+                        to="plans.plan",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
+                "ordering": ["-started_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='GateResult',
+            name="GateResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phase_id', models.IntegerField()),
-                ('gate_type', models.CharField(blank=True, default='', max_length=40)),
-                ('result', models.CharField(max_length=20)),
-                ('notes', models.TextField(blank=True, default='')),
-                ('recorded_at', models.DateTimeField()),
-                ('execution', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='gate_results', to='executions.execution')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("phase_id", models.IntegerField()),
+                ("gate_type", models.CharField(blank=True, default="", max_length=40)),
+                ("result", models.CharField(max_length=20)),
+                ("notes", models.TextField(blank=True, default="")),
+                ("recorded_at", models.DateTimeField()),
+                (
+                    "execution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="gate_results",
+                        to="executions.execution",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['recorded_at', 'id'],
+                "ordering": ["recorded_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='StepResult',
+            name="StepResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('step_id', models.CharField(max_length=40)),
-                ('phase_id', models.IntegerField()),
-                ('agent_name', models.CharField(max_length=120)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('complete', 'Complete'), ('failed', 'Failed'), ('skipped', 'Skipped')], default='pending', max_length=20)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('output_summary', models.TextField(blank=True, default='')),
-                ('tokens', models.PositiveBigIntegerField(default=0)),
-                ('duration_ms', models.PositiveBigIntegerField(default=0)),
-                ('error', models.TextField(blank=True, default='')),
-                ('dispatched_at', models.DateTimeField(blank=True, null=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('execution', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='step_results', to='executions.execution')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("step_id", models.CharField(max_length=40)),
+                ("phase_id", models.IntegerField()),
+                ("agent_name", models.CharField(max_length=120)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("complete", "Complete"),
+                            ("failed", "Failed"),
+                            ("skipped", "Skipped"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("output_summary", models.TextField(blank=True, default="")),
+                ("tokens", models.PositiveBigIntegerField(default=0)),
+                ("duration_ms", models.PositiveBigIntegerField(default=0)),
+                ("error", models.TextField(blank=True, default="")),
+                ("dispatched_at", models.DateTimeField(blank=True, null=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "execution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="step_results",
+                        to="executions.execution",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['phase_id', 'id'],
+                "ordering": ["phase_id", "id"],
             },
         ),
         migrations.CreateModel(
-            name='UsageRecord',
+            name="UsageRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task_id', models.CharField(max_length=120, unique=True)),
-                ('timestamp', models.DateTimeField(db_index=True)),
-                ('total_agents', models.PositiveIntegerField(default=0)),
-                ('total_tokens', models.PositiveBigIntegerField(default=0)),
-                ('risk_level', models.CharField(blank=True, default='', max_length=10)),
-                ('sequencing_mode', models.CharField(blank=True, default='phased', max_length=40)),
-                ('gates_passed', models.PositiveIntegerField(default=0)),
-                ('gates_failed', models.PositiveIntegerField(default=0)),
-                ('outcome', models.CharField(blank=True, default='', max_length=20)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("task_id", models.CharField(max_length=120, unique=True)),
+                ("timestamp", models.DateTimeField(db_index=True)),
+                ("total_agents", models.PositiveIntegerField(default=0)),
+                ("total_tokens", models.PositiveBigIntegerField(default=0)),
+                ("risk_level", models.CharField(blank=True, default="", max_length=10)),
+                ("sequencing_mode", models.CharField(blank=True, default="phased", max_length=40)),
+                ("gates_passed", models.PositiveIntegerField(default=0)),
+                ("gates_failed", models.PositiveIntegerField(default=0)),
+                ("outcome", models.CharField(blank=True, default="", max_length=20)),
             ],
             options={
-                'ordering': ['-timestamp', '-id'],
-                'indexes': [models.Index(fields=['outcome'], name='executions__outcome_6b1e40_idx')],
+                "ordering": ["-timestamp", "-id"],
+                "indexes": [models.Index(fields=["outcome"], name="executions__outcome_6b1e40_idx")],
             },
         ),
         migrations.CreateModel(
-            name='AgentUsage',
+            name="AgentUsage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('agent_name', models.CharField(max_length=120)),
-                ('model', models.CharField(blank=True, default='', max_length=40)),
-                ('steps', models.PositiveIntegerField(default=0)),
-                ('retries', models.PositiveIntegerField(default=0)),
-                ('gate_results', models.JSONField(blank=True, default=list)),
-                ('estimated_tokens', models.PositiveBigIntegerField(default=0)),
-                ('duration_seconds', models.FloatField(default=0.0)),
-                ('usage', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='agents_used', to='executions.usagerecord')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("agent_name", models.CharField(max_length=120)),
+                ("model", models.CharField(blank=True, default="", max_length=40)),
+                ("steps", models.PositiveIntegerField(default=0)),
+                ("retries", models.PositiveIntegerField(default=0)),
+                ("gate_results", models.JSONField(blank=True, default=list)),
+                ("estimated_tokens", models.PositiveBigIntegerField(default=0)),
+                ("duration_seconds", models.FloatField(default=0.0)),
+                (
+                    "usage",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="agents_used",
+                        to="executions.usagerecord",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['usage_id', 'agent_name'],
+                "ordering": ["usage_id", "agent_name"],
             },
         ),
         migrations.AddIndex(
-            model_name='execution',
-            index=models.Index(fields=['status', '-started_at'], name='executions__status_27bfd8_idx'),
+            model_name="execution",
+            index=models.Index(fields=["status", "-started_at"], name="executions__status_27bfd8_idx"),
         ),
         migrations.AddIndex(
-            model_name='execution',
-            index=models.Index(fields=['-started_at', '-id'], name='executions__started_720173_idx'),
+            model_name="execution",
+            index=models.Index(fields=["-started_at", "-id"], name="executions__started_720173_idx"),
         ),
         migrations.AddIndex(
-            model_name='stepresult',
-            index=models.Index(fields=['execution', 'phase_id'], name='executions__executi_382ab4_idx'),
+            model_name="stepresult",
+            index=models.Index(fields=["execution", "phase_id"], name="executions__executi_382ab4_idx"),
         ),
         migrations.AddConstraint(
-            model_name='stepresult',
-            constraint=models.UniqueConstraint(fields=('execution', 'step_id'), name='unique_step_result'),
+            model_name="stepresult",
+            constraint=models.UniqueConstraint(fields=("execution", "step_id"), name="unique_step_result"),
         ),
         migrations.AddIndex(
-            model_name='agentusage',
-            index=models.Index(fields=['agent_name', 'usage'], name='executions__agent_n_19c9dd_idx'),
+            model_name="agentusage",
+            index=models.Index(fields=["agent_name", "usage"], name="executions__agent_n_19c9dd_idx"),
         ),
         migrations.AddConstraint(
-            model_name='agentusage',
-            constraint=models.UniqueConstraint(fields=('usage', 'agent_name'), name='unique_agent_per_usage'),
+            model_name="agentusage",
+            constraint=models.UniqueConstraint(fields=("usage", "agent_name"), name="unique_agent_per_usage"),
         ),
     ]

@@ -5,97 +5,159 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Plan',
+            name="Plan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('plan_id', models.CharField(max_length=120, unique=True)),
-                ('task_summary', models.TextField()),
-                ('description', models.TextField(blank=True, default='')),
-                ('task_type', models.CharField(blank=True, default='', max_length=40)),
-                ('risk_level', models.CharField(choices=[('LOW', 'Low'), ('MEDIUM', 'Medium'), ('HIGH', 'High'), ('CRITICAL', 'Critical')], default='LOW', max_length=10)),
-                ('budget_tier', models.CharField(default='standard', max_length=20)),
-                ('execution_mode', models.CharField(default='phased', max_length=40)),
-                ('git_strategy', models.CharField(default='commit-per-agent', max_length=40)),
-                ('pattern_source', models.CharField(blank=True, max_length=200, null=True)),
-                ('stack', models.CharField(blank=True, max_length=80, null=True)),
-                ('complexity', models.CharField(blank=True, default='', max_length=20)),
-                ('project_path', models.CharField(blank=True, default='', max_length=1000)),
-                ('total_steps', models.PositiveIntegerField(default=0)),
-                ('agents', models.JSONField(blank=True, default=list)),
-                ('extra', models.JSONField(blank=True, default=dict, help_text='Fields of an inline plan Baton does not model.')),
-                ('created_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("plan_id", models.CharField(max_length=120, unique=True)),
+                ("task_summary", models.TextField()),
+                ("description", models.TextField(blank=True, default="")),
+                ("task_type", models.CharField(blank=True, default="", max_length=40)),
+                (
+                    "risk_level",
+                    models.CharField(
+                        choices=[
+                            ("LOW", "Low"),
+                            ("MEDIUM", "Medium"),
+                            ("HIGH", "High"),
+                            ("CRITICAL", "Critical"),
+                        ],
+                        default="LOW",
+                        max_length=10,
+                    ),
+                ),
+                ("budget_tier", models.CharField(default="standard", max_length=20)),
+                ("execution_mode", models.CharField(default="phased", max_length=40)),
+                ("git_strategy", models.CharField(default="commit-per-agent", max_length=40)),
+                ("pattern_source", models.CharField(blank=True, max_length=200, null=True)),
+                ("stack", models.CharField(blank=True, max_length=80, null=True)),
+                ("complexity", models.CharField(blank=True, default="", max_length=20)),
+                ("project_path", models.CharField(blank=True, default="", max_length=1000)),
+                ("total_steps", models.PositiveIntegerField(default=0)),
+                ("agents", models.JSONField(blank=True, default=list)),
+                (
+                    "extra",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="Fields of an inline plan Baton does not model."
+                    ),
+                ),
+                ("created_at", models.DateTimeField()),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['-created_at', '-id'], name='plans_plan_created_f04fbd_idx'), models.Index(fields=['task_type'], name='plans_plan_task_ty_3a6123_idx')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["-created_at", "-id"], name="plans_plan_created_f04fbd_idx"),
+                    models.Index(fields=["task_type"], name="plans_plan_task_ty_3a6123_idx"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PlanPhase',
+            name="PlanPhase",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('phase_id', models.IntegerField()),
-                ('name', models.CharField(max_length=200)),
-                ('requires_approval', models.BooleanField(default=False)),
-                ('gate_type', models.CharField(blank=True, max_length=40, null=True)),
-                ('gate_command', models.TextField(blank=True, null=True)),
-                ('gate_description', models.TextField(blank=True, default='')),
-                ('gate_fail_on', models.JSONField(blank=True, default=list)),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='phases', to='plans.plan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("phase_id", models.IntegerField()),
+                ("name", models.CharField(max_length=200)),
+                ("requires_approval", models.BooleanField(default=False)),
+                ("gate_type", models.CharField(blank=True, max_length=40, null=True)),
+                ("gate_command", models.TextField(blank=True, null=True)),
+                ("gate_description", models.TextField(blank=True, default="")),
+                ("gate_fail_on", models.JSONField(blank=True, default=list)),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="phases", to="plans.plan"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['plan_id', 'phase_id'],
+                "ordering": ["plan_id", "phase_id"],
             },
         ),
         migrations.CreateModel(
-            name='PlanStep',
+            name="PlanStep",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('step_id', models.CharField(max_length=40)),
-                ('position', models.PositiveIntegerField(help_text='Order within the phase.')),
-                ('agent_name', models.CharField(max_length=120)),
-                ('task_description', models.TextField(blank=True, default='')),
-                ('model', models.CharField(default='sonnet', max_length=40)),
-                ('depends_on', models.JSONField(blank=True, default=list)),
-                ('deliverables', models.JSONField(blank=True, default=list)),
-                ('allowed_paths', models.JSONField(blank=True, default=list)),
-                ('blocked_paths', models.JSONField(blank=True, default=list)),
-                ('context_files', models.JSONField(blank=True, default=list)),
-                ('phase', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='plans.planphase')),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='steps', to='plans.plan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("step_id", models.CharField(max_length=40)),
+                ("position", models.PositiveIntegerField(help_text="Order within the phase.")),
+                ("agent_name", models.CharField(max_length=120)),
+                ("task_description", models.TextField(blank=True, default="")),
+                ("model", models.CharField(default="sonnet", max_length=40)),
+                ("depends_on", models.JSONField(blank=True, default=list)),
+                ("deliverables", models.JSONField(blank=True, default=list)),
+                ("allowed_paths", models.JSONField(blank=True, default=list)),
+                ("blocked_paths", models.JSONField(blank=True, default=list)),
+                ("context_files", models.JSONField(blank=True, default=list)),
+                (
+                    "phase",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="steps",
+                        to="plans.planphase",
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="steps", to="plans.plan"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['phase_id', 'position'],
+                "ordering": ["phase_id", "position"],
             },
         ),
         migrations.CreateModel(
-            name='PlanOutcome',
+            name="PlanOutcome",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task_id', models.CharField(max_length=120, unique=True)),
-                ('outcome', models.CharField(max_length=20)),
-                ('recorded_at', models.DateTimeField()),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='outcomes', to='plans.plan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("task_id", models.CharField(max_length=120, unique=True)),
+                ("outcome", models.CharField(max_length=20)),
+                ("recorded_at", models.DateTimeField()),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="outcomes", to="plans.plan"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-recorded_at'],
-                'indexes': [models.Index(fields=['outcome', '-recorded_at'], name='plans_plano_outcome_da1d17_idx')],
+                "ordering": ["-recorded_at"],
+                "indexes": [
+                    models.Index(fields=["outcome", "-recorded_at"], name="plans_plano_outcome_da1d17_idx")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='planphase',
-            constraint=models.UniqueConstraint(fields=('plan', 'phase_id'), name='unique_phase_per_plan'),
+            model_name="planphase",
+            constraint=models.UniqueConstraint(fields=("plan", "phase_id"), name="unique_phase_per_plan"),
         ),
         migrations.AddConstraint(
-            model_name='planstep',
-            constraint=models.UniqueConstraint(fields=('plan', 'step_id'), name='unique_step_per_plan'),
+            model_name="planstep",
+            constraint=models.UniqueConstraint(fields=("plan", "step_id"), name="unique_step_per_plan"),
         ),
     ]

@@ -7,18 +7,12 @@ import json
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from baton_site import middleware
 from baton_site.models import AuditEntry, IdempotencyRecord
 from executions.models import Event
 from plans.models import Plan
 from tests.executions.plans import inline_plan, start
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_auth_failures(monkeypatch):
-    monkeypatch.setattr(middleware, "_auth_failures", middleware._FailureWindow())
 
 
 def test_request_id_is_echoed_or_generated(api):

@@ -348,3 +348,19 @@ def test_record_cost_does_not_grow_with_plan_size(api, django_assert_max_num_que
             assert record(api, task_id, "0.0").status_code == 200
         counts.append(len(captured))
     assert counts[0] == counts[1]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "fragment"),
+    [
+        (lambda plan: plan["phases"][0]["steps"][0].update(agent_name="a" * 500), "longer than 120"),
+        (lambda plan: plan.update(task_summary="nul\x00byte"), "NUL"),
+        (lambda plan: plan["phases"][0].update(name="n" * 300), "longer than 200"),
+    ],
+)
+def test_inline_plans_that_do_not_fit_the_database_are_400(api, mutate, fragment):
+    plan = inline_plan([[{}]])
+    mutate(plan)
+    response = api.post("/api/v1/executions", {"plan": plan}, format="json")
+    assert response.status_code == 400
+    assert fragment in response.json()["detail"]

@@ -166,3 +166,22 @@ def test_bar_chart_one_bar_per_label():
     chart = charts.bar_chart(["a", "b"], [10, 5])
     assert len(chart.rects) == 2
     assert chart.rects[0].width == pytest.approx(chart.rects[1].width * 2)
+
+
+@pytest.mark.parametrize("module", ["pmo/forge.py", "pmo/charts.py"])
+def test_pure_modules_import_no_framework(module):
+    import ast
+    from pathlib import Path
+
+    banned = {"django", "rest_framework", "channels", "celery", "requests"}
+    tree = ast.parse((Path(__file__).resolve().parents[2] / module).read_text())
+    roots = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            roots.add(node.module.split(".")[0])
+            if node.module.startswith("plans") and node.module not in ("plans.planner",):
+                roots.add(node.module)
+    assert not roots & banned
+    assert not {root for root in roots if root.startswith("plans.") or root.startswith("pmo.")}
