@@ -197,8 +197,17 @@ def _check_lengths(plan: planner.Plan) -> None:
         if isinstance(value, str) and limit is not None and len(value) > limit:
             raise RuleViolation(f"Invalid plan: {where} is longer than {limit} characters.")
 
-    for field in ("plan_id", "task_type", "risk_level", "budget_tier", "execution_mode", "git_strategy",
-                  "pattern_source", "stack", "complexity"):
+    for field in (
+        "plan_id",
+        "task_type",
+        "risk_level",
+        "budget_tier",
+        "execution_mode",
+        "git_strategy",
+        "pattern_source",
+        "stack",
+        "complexity",
+    ):
         check(Plan, field, getattr(plan, field), field)
     for phase_index, phase in enumerate(plan.phases):
         check(PlanPhase, "name", phase.name, f"phases[{phase_index}].name")
