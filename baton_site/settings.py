@@ -251,6 +251,8 @@ BATON_WEBHOOK_RETRY_DELAYS = env_float_list("BATON_WEBHOOK_RETRY_DELAYS", [5.0, 
 BATON_WEBHOOK_TIMEOUT = env_float("BATON_WEBHOOK_TIMEOUT", 10.0, minimum=0.1)
 BATON_DECISION_TTL_HOURS = env_float("BATON_DECISION_TTL_HOURS", 0.0, minimum=0.0)
 BATON_SSE_KEEPALIVE = env_float("BATON_SSE_KEEPALIVE", 30.0, minimum=0.05)
+# How often a stream checks the event table for events published by other processes (without Redis) or dropped.
+BATON_STREAM_POLL_INTERVAL = env_float("BATON_STREAM_POLL_INTERVAL", 1.0, minimum=0.05)
 
 # --- Hardening ------------------------------------------------------------------------------------------------
 BATON_MAX_BODY_BYTES = env_int("BATON_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
@@ -313,3 +315,8 @@ if not REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS["polling_interval"] = env_float(
         "BATON_BROKER_POLL_INTERVAL", 0.05, minimum=0.005
     )
+if not DATABASE_URL:
+    # Keep SQLite connections between requests and tasks (PostgreSQL already has conn_max_age above): Celery's
+    # Django fixup closes obsolete connections after every task, and reopening one (with its PRAGMAs) cost more
+    # than all of a webhook delivery's queries.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)

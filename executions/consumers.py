@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -34,6 +35,8 @@ from executions.streams import (
 )
 
 logger = logging.getLogger(__name__)
+
+Feed = TaskFeed | AllTasksFeed
 
 CLOSE_UNKNOWN_TASK = 4404
 CLOSE_TRY_AGAIN_LATER = 1013
@@ -78,7 +81,7 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
         if subscription is not None:
             await asyncio.shield(get_hub().unsubscribe(subscription))
 
-    async def _open(self, task_id: str | None, after_sequence: int = 0) -> None:
+    async def _open(self, task_id: str | None, feed_for: Callable[[Subscription], Feed]) -> None:
         """Subscribe, then accept: once the client sees the handshake succeed, no later event can be missed."""
         hub = get_hub()
         self._subscription = await hub.subscribe(task_id, kind=self.stream_kind)
@@ -88,10 +91,9 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
             subscription, self._subscription = self._subscription, None
             await asyncio.shield(hub.unsubscribe(subscription))
             raise
-        feed = self._feed(self._subscription, after_sequence)
-        self._forwarder = asyncio.create_task(self._forward(feed, task_id))
+        self._forwarder = asyncio.create_task(self._forward(feed_for(self._subscription), task_id))
 
-    async def _forward(self, feed: TaskFeed | AllTasksFeed, task_id: str | None) -> None:
+    async def _forward(self, feed: Feed, task_id: str | None) -> None:
         close_code: int | None = None
         try:
             while True:
@@ -108,9 +110,6 @@ class _EventsConsumer(AsyncJsonWebsocketConsumer):
         if close_code is not None:
             await self.close(code=close_code)
 
-    def _feed(self, subscription: Subscription, after_sequence: int) -> TaskFeed | AllTasksFeed:
-        raise NotImplementedError
-
 
 class TaskEventsConsumer(_EventsConsumer):
     """`/ws/events/{task_id}`: replay, then live events of one task."""
@@ -123,19 +122,12 @@ class TaskEventsConsumer(_EventsConsumer):
             return
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         last_event_id = (query.get("last_event_id") or [""])[-1]
-        await self._open(task_id, await resume_sequence(task_id, last_event_id))
-
-    def _feed(self, subscription: Subscription, after_sequence: int) -> TaskFeed:
-        return TaskFeed(subscription, after_sequence)
+        after_sequence = await resume_sequence(task_id, last_event_id)
+        await self._open(task_id, lambda subscription: TaskFeed(subscription, after_sequence))
 
 
 class AllEventsConsumer(_EventsConsumer):
     """`/ws/events/`: live events of every task."""
 
-    stream_kind = "websocket-all"
-
     async def connect(self) -> None:
-        await self._open(None)
-
-    def _feed(self, subscription: Subscription, after_sequence: int) -> AllTasksFeed:
-        return AllTasksFeed(subscription)
+        await self._open(None, AllTasksFeed)

@@ -24,9 +24,12 @@ The hub (`StreamHub`, one per process and event loop): one channel-layer channel
 that has at least one client in the process (and a second channel the global group), and one pump task per
 channel dispatches each message to the local subscriptions. A publish therefore costs one channel-layer message
 per process, not one per client, and each event is encoded once (`StreamEvent.sse_frame`) for all its clients.
-A client holds no thread and no channel of its own: an idle client is a suspended coroutine and a small buffer.
+A client holds no channel of its own: an idle client is a suspended coroutine and a small buffer.
+A stream's database reads run on the loop's shared worker pool, and `release_request_thread` lets go of the
+worker thread Django's ASGI handler keeps per request, so clients do not cost a thread each either.
 Groups are left when their last client goes, and the pumps and the watcher stop with the last client; every open
-and close logs the process's gauges (`open_streams`, `task_groups`), which `StreamHub.stats()` also returns.
+and close logs the process's gauges (`open_streams`, `task_groups`, `background_tasks`), which
+`StreamHub.stats()` also returns, and moves the `baton_stream_clients` gauge of /metrics.
 
 The all-tasks stream (`AllTasksFeed`, WebSocket `/ws/events/`) has no replay; it deduplicates and fills gaps per
 task for the tasks it has seen, and the watcher tails the table by row id for it. A client whose buffer
@@ -54,7 +57,7 @@ from typing import Any, ParamSpec, TypeVar
 from asgiref.sync import SyncToAsync, sync_to_async
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import DatabaseError, connections
 from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -67,6 +70,7 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 from rest_framework.views import APIView
 
+from baton_site.metrics import STREAM_CLIENTS
 from baton_site.schema import ErrorDetailSerializer
 from executions import stream_selectors
 from executions.events import CHANNEL_MESSAGE_TYPE, GLOBAL_GROUP, group_for_task
@@ -92,17 +96,19 @@ R = TypeVar("R")
 
 
 def database_call(function: Callable[P, R]) -> Callable[P, Any]:
-    """Run an ORM read on the loop's shared worker pool. Thread-sensitive calls would run in the per-request
-    thread of the ASGI handler and keep it busy (and alive) for a stream's whole life; the pool is bounded and
-    shared by every client. Connections are checked before and after, as Django does around a request."""
+    """Run an ORM read on the loop's shared worker pool, on a connection opened for it and closed after it.
+
+    Thread-sensitive calls would run in the ASGI handler's per-request thread and keep it alive for a stream's
+    whole life; the pool is bounded and shared by every client. Its threads outlive requests, so they keep no
+    connection between reads (Django closes a request thread's connections when the request ends; nothing
+    would close these)."""
 
     @functools.wraps(function)
     def call(*args: P.args, **kwargs: P.kwargs) -> R:
-        close_old_connections()
         try:
             return function(*args, **kwargs)
         finally:
-            close_old_connections()
+            connections.close_all()
 
     return sync_to_async(call, thread_sensitive=False)
 
@@ -223,6 +229,7 @@ class StreamHub:
         self._watcher: asyncio.Task[None] | None = None
         self._tail_position = 0
         self._groups_renewed_at = 0.0
+        self._rejoin_needed = False
 
     # -- gauges ----------------------------------------------------------------------------------------------
 
@@ -282,6 +289,7 @@ class StreamHub:
                 subscribers.add(subscription)
             if self._watcher is None or self._watcher.done():
                 self._watcher = asyncio.create_task(self._watch(), name="baton-stream-watcher")
+            STREAM_CLIENTS.labels(transport=kind).inc()
             self._log("opened", subscription)
         return subscription
 
@@ -306,6 +314,7 @@ class StreamHub:
             if not self._by_task and not self._all_tasks:
                 await _stop(self._watcher)
                 self._watcher = None
+            STREAM_CLIENTS.labels(transport=subscription.kind).dec()
             self._log("closed", subscription)
 
     async def _join(self, group: str, channel: str | None) -> str | None:
@@ -313,7 +322,11 @@ class StreamHub:
             return None
         if channel is None:
             channel = await self._layer.new_channel()
-        await self._layer.group_add(group, channel)
+        try:
+            await self._layer.group_add(group, channel)
+        except Exception:  # noqa: BLE001 - e.g. Redis unreachable: serve from the table, join again next tick
+            logger.warning("joining channel-layer group %s failed; retrying", group, exc_info=True)
+            self._rejoin_needed = True
         return channel
 
     async def _leave(self, group: str, channel: str | None) -> None:
@@ -368,9 +381,10 @@ class StreamHub:
             await asyncio.sleep(_poll_interval())
             try:
                 await self.check_table()
-                if loop.time() - self._groups_renewed_at > GROUP_RENEW_SECONDS:
-                    await self._renew_groups()
+                if self._rejoin_needed or loop.time() - self._groups_renewed_at > GROUP_RENEW_SECONDS:
+                    self._rejoin_needed = False
                     self._groups_renewed_at = loop.time()
+                    await self._renew_groups()
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - a failed poll is retried at the next tick
@@ -517,7 +531,7 @@ class AllTasksFeed:
 # -- SSE ---------------------------------------------------------------------------------------------------------
 
 
-def _release_request_thread() -> None:
+def release_request_thread() -> None:
     """Let the ASGI handler's per-request worker thread go before a long stream starts.
 
     Django runs each request in its own thread-sensitive context, whose single worker thread runs the sync parts
@@ -540,7 +554,7 @@ def _release_request_thread() -> None:
 
 async def sse_frames(task_id: str, after_sequence: int) -> AsyncIterator[bytes]:
     """The SSE body of one task: replay after `after_sequence`, then live events and keepalive comments."""
-    _release_request_thread()
+    release_request_thread()
     loop = asyncio.get_running_loop()
     keepalive = float(settings.BATON_SSE_KEEPALIVE)
     async with get_hub().subscription(task_id, kind="sse") as subscription:
@@ -553,7 +567,14 @@ async def sse_frames(task_id: str, after_sequence: int) -> AsyncIterator[bytes]:
                 yield KEEPALIVE_FRAME
                 last_write = loop.time()
                 continue
-            batch = await feed.next_batch(remaining)
+            try:
+                batch = await feed.next_batch(remaining)
+            except DatabaseError:
+                # End the response cleanly: the client reconnects with the Last-Event-ID it has and resumes.
+                logger.warning(
+                    "event stream of %s ended: the event table could not be read", task_id, exc_info=True
+                )
+                return
             if batch:
                 yield b"".join(event.sse_frame for event in batch)
                 last_write = loop.time()
@@ -586,6 +607,16 @@ _SSE_EXAMPLE = (
 )
 
 
+# One message of the stream as SSE parsers (and schemathesis) see it: `data` is the JSON-encoded event dict.
+ServerSentEventSerializer = inline_serializer(
+    "ServerSentEvent",
+    fields={
+        "event": serializers.CharField(help_text="The event topic, e.g. step.completed"),
+        "id": serializers.CharField(help_text="The event id (12 hex characters)"),
+        "data": serializers.CharField(help_text="The event dict, JSON-encoded"),
+    },
+)
+
 UnauthorizedSerializer = inline_serializer(
     "UnauthorizedError", fields={"error": serializers.CharField(), "detail": serializers.CharField()}
 )
@@ -601,7 +632,7 @@ class EventStreamSchema(APIView):
 
     @extend_schema(
         operation_id="events_stream",
-        tags=["events"],
+        tags=["Events"],
         summary="Stream a task's events (Server-Sent Events)",
         description=(
             "Opens a `text/event-stream`. The stream first replays every stored event of the task in `sequence` "
@@ -637,7 +668,7 @@ class EventStreamSchema(APIView):
         ],
         responses={
             (200, EVENT_STREAM_CONTENT_TYPE): OpenApiResponse(
-                response=OpenApiTypes.STR,
+                response=ServerSentEventSerializer,
                 description="The event stream.",
                 examples=[OpenApiExample("stream", value=_SSE_EXAMPLE, media_type=EVENT_STREAM_CONTENT_TYPE)],
             ),

@@ -211,7 +211,7 @@ def change_frame(batch: list[streams.StreamEvent]) -> bytes:
 
 
 async def _live_frames() -> AsyncIterator[bytes]:
-    streams._release_request_thread()
+    streams.release_request_thread()
     keepalive = float(settings.BATON_SSE_KEEPALIVE)
     async with streams.get_hub().subscription(None, kind="pmo-page") as subscription:
         feed = streams.AllTasksFeed(subscription)

@@ -29,9 +29,10 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from baton_site.celery import app as celery_app
 from baton_site.errors import NotFound, RuleViolation, ValidationFailed
@@ -193,11 +194,20 @@ def delivery_create_for_events(new_events: Sequence[Event]) -> list[Delivery]:
 
 @dataclass(frozen=True)
 class Claim:
-    """A worker's exclusive right to make attempt number `attempt` of a delivery."""
+    """A worker's exclusive right to make attempt number `attempt` of a delivery, with what the attempt needs
+    (plain data, loaded in the claim's second statement)."""
 
-    delivery: Delivery  # with webhook and event loaded
+    delivery_pk: int
+    delivery_id: str
     token: str
     attempt: int
+    failed_attempts: int
+    webhook_pk: int
+    webhook_id: str
+    url: str
+    secret: str
+    enabled: bool
+    event: dict[str, Any]  # the contract's event dict
 
 
 def delivery_claim(*, delivery_pk: int, now: datetime | None = None) -> Claim | None:
@@ -205,21 +215,104 @@ def delivery_claim(*, delivery_pk: int, now: datetime | None = None) -> Claim | 
     claimed by a live worker, or not yet due."""
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.BATON_WEBHOOK_CLAIM_TIMEOUT)
-    claimable = Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=now) | Q(
-        status=DeliveryStatus.SENDING, claimed_at__lt=stale
-    )
     token = secrets.token_hex(16)
-    claimed = Delivery.objects.filter(claimable, pk=delivery_pk).update(
-        status=DeliveryStatus.SENDING, claim_token=token, claimed_at=now, attempts=F("attempts") + 1
-    )
-    if not claimed:
+    if not _claim_row(delivery_pk=delivery_pk, token=token, now=now, stale=stale):
         return None
-    delivery = (
-        Delivery.objects.select_related("webhook", "event").filter(pk=delivery_pk, claim_token=token).first()
+    return _load_claim(delivery_pk=delivery_pk, token=token)
+
+
+# The statements every delivery runs (claim, load, compare-and-set, failure-count reset) are written in SQL: the
+# ORM's compilation of each cost several times the statement itself, and these run hundreds of times a second.
+# Identifiers come from the models' metadata; every value is a query parameter.
+
+
+def _sql(statement: str, params: Sequence[Any]) -> int:
+    """Run one UPDATE; returns the number of rows changed."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.rowcount
+
+
+def _when(value: datetime | None) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _table(model: type[models.Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _claim_row(*, delivery_pk: int, token: str, now: datetime, stale: datetime) -> bool:
+    """UPDATE ... SET status = sending WHERE the delivery is pending and due, or sending under a stale claim."""
+    statement = (
+        f"UPDATE {_table(Delivery)} SET status = %s, claim_token = %s, claimed_at = %s, attempts = attempts + 1 "  # noqa: S608
+        "WHERE id = %s AND ((status = %s AND next_attempt_at <= %s) OR (status = %s AND claimed_at < %s))"
     )
-    if delivery is None:  # deleted (or reclaimed) between the two statements
+    sending, pending = DeliveryStatus.SENDING.value, DeliveryStatus.PENDING.value
+    params = [sending, token, _when(now), delivery_pk, pending, _when(now), sending, _when(stale)]
+    return _sql(statement, params) == 1
+
+
+def _load_claim(*, delivery_pk: int, token: str) -> Claim | None:
+    """The claimed delivery with its webhook and event, in one SELECT. None when it vanished meanwhile."""
+    statement = (
+        "SELECT d.delivery_id, d.attempts, d.failed_attempts, w.id, w.webhook_id, w.url, w.secret, w.enabled, "  # noqa: S608
+        "e.event_id, e.timestamp, e.topic, e.task_id, e.sequence, e.payload "
+        f"FROM {_table(Delivery)} d JOIN {_table(Webhook)} w ON w.id = d.webhook_id "
+        f"JOIN {_table(Event)} e ON e.id = d.event_id WHERE d.id = %s AND d.claim_token = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [delivery_pk, token])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    return Claim(delivery=delivery, token=token, attempt=delivery.attempts)
+    delivery_id, attempts, failed, webhook_pk, webhook_id, url, secret, enabled, *event = row
+    event_id, timestamp, topic, task_id, sequence, payload = event
+    return Claim(
+        delivery_pk=delivery_pk,
+        delivery_id=delivery_id,
+        token=token,
+        attempt=attempts,
+        failed_attempts=failed,
+        webhook_pk=webhook_pk,
+        webhook_id=webhook_id,
+        url=url,
+        secret=secret,
+        enabled=bool(enabled),
+        event={
+            "event_id": event_id,
+            "timestamp": _datetime(timestamp).isoformat(timespec="seconds"),
+            "topic": topic,
+            "task_id": task_id,
+            "sequence": sequence,
+            "payload": json.loads(payload) if isinstance(payload, str | bytes) else payload,
+        },
+    )
+
+
+def _datetime(value: datetime | str) -> datetime:
+    """A timestamp column as read by a raw cursor: a datetime (PostgreSQL) or UTC text (SQLite)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise ValueError(f"not a timestamp: {value!r}")
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _move_claimed_row(*, delivery_pk: int, token: str, changes: dict[str, Any]) -> bool:
+    """Compare-and-set on a claim: apply `changes` only while the delivery is sending under this token."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"{quote(Delivery._meta.get_field(name).column)} = %s" for name in changes)
+    values = [_when(v) if isinstance(v, datetime) else v for v in changes.values()]
+    statement = f"UPDATE {_table(Delivery)} SET {columns} WHERE id = %s AND status = %s AND claim_token = %s"  # noqa: S608
+    return _sql(statement, [*values, delivery_pk, DeliveryStatus.SENDING.value, token]) == 1
+
+
+def _reset_failures(*, webhook_pk: int) -> None:
+    statement = (
+        f"UPDATE {_table(Webhook)} SET consecutive_failures = 0 WHERE id = %s AND consecutive_failures > 0"  # noqa: S608
+    )
+    _sql(statement, [webhook_pk])
 
 
 def delivery_attempt(*, delivery_pk: int) -> policy.Verdict | None:
@@ -229,16 +322,14 @@ def delivery_attempt(*, delivery_pk: int) -> policy.Verdict | None:
     if claim is None:
         _requeue_if_early(delivery_pk)
         return None
-    delivery = claim.delivery
-    webhook = delivery.webhook
-    if not webhook.enabled:
+    if not claim.enabled:
         _delivery_cancel(claim)
         return None
-    event = events.event_to_dict(delivery.event)
-    body = payloads.encode(payloads.body_for(webhook.url, event))
+    event = claim.event
+    body = payloads.encode(payloads.body_for(claim.url, event))
     started_at = timezone.now()
     try:
-        target = urlsafety.check_url(webhook.url, url_policy())
+        target = urlsafety.check_url(claim.url, url_policy())
     except urlsafety.UrlRefused as exc:
         kind = {"dns": policy.FailureKind.DNS, "address": policy.FailureKind.REFUSED_ADDRESS}.get(
             exc.kind, policy.FailureKind.INVALID_URL
@@ -248,10 +339,10 @@ def delivery_attempt(*, delivery_pk: int) -> policy.Verdict | None:
         headers = payloads.request_headers(
             topic=event["topic"],
             event_id=event["event_id"],
-            delivery_id=delivery.delivery_id,
+            delivery_id=claim.delivery_id,
             timestamp=int(time.time()),
             body=body,
-            secret=webhook.secret,
+            secret=claim.secret,
         )
         result = transport.post(target, body, headers, settings.BATON_WEBHOOK_TIMEOUT)
     return delivery_record_attempt(claim=claim, started_at=started_at, result=result)
@@ -277,7 +368,7 @@ def _requeue_if_early(delivery_pk: int) -> None:
 def _delivery_cancel(claim: Claim) -> None:
     """The webhook was disabled after the delivery was written: end it without an attempt."""
     Delivery.objects.filter(
-        pk=claim.delivery.pk, claim_token=claim.token, status=DeliveryStatus.SENDING
+        pk=claim.delivery_pk, claim_token=claim.token, status=DeliveryStatus.SENDING
     ).update(
         status=DeliveryStatus.CANCELLED,
         attempts=F("attempts") - 1,
@@ -297,9 +388,8 @@ def delivery_record_attempt(
     None when the delivery is gone (its webhook was deleted) or was taken over."""
     finished_at = timezone.now()
     succeeded = result.failure is None
-    delivery = claim.delivery
     # `failed_attempts` only changes under a claim, so the value loaded with the claim is current while it holds.
-    failed_attempts = delivery.failed_attempts + (0 if succeeded else 1)
+    failed_attempts = claim.failed_attempts + (0 if succeeded else 1)
     decision = policy.decide(
         succeeded=succeeded,
         kind=result.failure,
@@ -323,13 +413,11 @@ def delivery_record_attempt(
         changes |= {"status": status, "next_attempt_at": None, "completed_at": finished_at}
     try:
         with transaction.atomic():
-            moved = Delivery.objects.filter(
-                pk=delivery.pk, status=DeliveryStatus.SENDING, claim_token=claim.token
-            ).update(**changes)
-            if not moved and not Delivery.objects.filter(pk=delivery.pk).exists():
+            moved = _move_claimed_row(delivery_pk=claim.delivery_pk, token=claim.token, changes=changes)
+            if not moved and not Delivery.objects.filter(pk=claim.delivery_pk).exists():
                 return None
             attempt = DeliveryAttempt.objects.create(
-                delivery_id=delivery.pk,
+                delivery_id=claim.delivery_pk,
                 attempt=claim.attempt,
                 started_at=started_at,
                 finished_at=finished_at,
@@ -339,20 +427,18 @@ def delivery_record_attempt(
                 succeeded=succeeded,
             )
             if not succeeded:
-                line = failure_line(attempt=attempt, delivery=delivery)
+                line = failure_line(attempt=attempt, claim=claim)
                 transaction.on_commit(partial(failure_log_append, line), robust=True)
             if not moved:
                 return None
             if decision.verdict is policy.Verdict.SUCCEEDED:
-                Webhook.objects.filter(pk=delivery.webhook_id, consecutive_failures__gt=0).update(
-                    consecutive_failures=0
-                )
+                _reset_failures(webhook_pk=claim.webhook_pk)
             elif decision.verdict is policy.Verdict.FAILED:
-                _webhook_count_failure(webhook_pk=delivery.webhook_id)
+                _webhook_count_failure(webhook_pk=claim.webhook_pk)
             else:
-                _enqueue_on_commit([delivery.pk], decision.retry_in)
+                _enqueue_on_commit([claim.delivery_pk], decision.retry_in)
     except IntegrityError:  # the delivery was deleted between the statements (its attempt row has no parent)
-        logger.warning("delivery %s vanished while its attempt was recorded", delivery.delivery_id)
+        logger.warning("delivery %s vanished while its attempt was recorded", claim.delivery_id)
         return None
     return decision.verdict
 
@@ -390,15 +476,15 @@ def _webhook_count_failure(*, webhook_pk: int) -> None:
 # --- The failure log ------------------------------------------------------------------------------------------
 
 
-def failure_line(*, attempt: DeliveryAttempt, delivery: Delivery) -> dict[str, Any]:
-    """The contract's failure-log record, built from an attempt row."""
+def failure_line(*, attempt: DeliveryAttempt, claim: Claim) -> dict[str, Any]:
+    """The contract's failure-log record, built from an attempt row (and the claim it was made under)."""
     return {
         "timestamp": attempt.finished_at.astimezone(UTC).isoformat(timespec="seconds"),
-        "webhook_id": delivery.webhook.webhook_id,
-        "url": delivery.webhook.url,
-        "event_id": delivery.event.event_id,
-        "event_topic": delivery.event.topic,
-        "task_id": delivery.event.task_id,
+        "webhook_id": claim.webhook_id,
+        "url": claim.url,
+        "event_id": claim.event["event_id"],
+        "event_topic": claim.event["topic"],
+        "task_id": claim.event["task_id"],
         "attempt": attempt.attempt,
     }
 

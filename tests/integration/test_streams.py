@@ -491,6 +491,10 @@ def test_sse_disconnects_release_the_subscription(tmp_path):
         gauges = stream_gauges(server)
         assert gauges["open_streams"] == 4
         assert gauges["task_groups"] == 2
+        assert (
+            'baton_stream_clients{transport="sse"} 4.0'
+            in requests.get(f"{server.url}/metrics", timeout=5).text
+        )
 
         for stream in streams:
             stream.close()
@@ -505,6 +509,10 @@ def test_sse_disconnects_release_the_subscription(tmp_path):
             "background_tasks": 0,
         }
         assert server.log().count("stream opened:") == server.log().count("stream closed:") == 4
+        assert (
+            'baton_stream_clients{transport="sse"} 0.0'
+            in requests.get(f"{server.url}/metrics", timeout=5).text
+        )
 
         # The server keeps serving, and a new stream starts afresh.
         assert requests.get(f"{server.url}/api/v1/health", timeout=5).status_code == 200
@@ -582,7 +590,9 @@ def test_an_event_caused_through_one_process_reaches_a_client_of_another_through
 
                 stream.close()
                 wait_for(lambda: client.zcard(group_key) == 0, message="process B to leave the Redis group")
-                assert stream_gauges(server_b)["open_streams"] == 0
+                wait_for(
+                    lambda: stream_gauges(server_b)["open_streams"] == 0, message="process B's stream closed"
+                )
 
 
 def test_websocket_streams_replay_live_and_all_tasks_with_ping(tmp_path):

@@ -441,7 +441,7 @@ def test_an_attempt_whose_webhook_was_deleted_records_nothing(receiver, capture)
     with capture():
         assert services.delivery_record_attempt(claim=claim, started_at=timezone.now(), result=ok) is None
     assert not DeliveryAttempt.objects.exists()
-    assert services.delivery_attempt(delivery_pk=claim.delivery.pk) is None
+    assert services.delivery_attempt(delivery_pk=claim.delivery_pk) is None
 
 
 # --- The sweep -------------------------------------------------------------------------------------------------
