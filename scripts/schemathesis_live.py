@@ -33,6 +33,9 @@ def main() -> int:
             "2",
             "--seed",
             "1",
+            # An SSE stream of a task that exists never ends: bound every request.
+            "--request-timeout",
+            "20",
         ]
         result = subprocess.run(command, check=False)  # noqa: S603
         return result.returncode
