@@ -41,6 +41,8 @@ class DecisionListSerializer(serializers.Serializer):
 class DecisionListQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["pending", "resolved", "expired"], required=False)
     task_id = serializers.CharField(required=False, max_length=120)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
+    offset = serializers.IntegerField(required=False, min_value=0, default=0)
 
 
 class ResolveDecisionRequestSerializer(serializers.Serializer):

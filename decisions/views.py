@@ -31,12 +31,15 @@ class DecisionViewSet(viewsets.ViewSet):
         tags=["Decisions"],
         parameters=[DecisionListQuerySerializer],
         responses={200: DecisionListSerializer, 422: ERROR_422},
+        description="Newest first; at most `limit` (default 100, max 500) decisions from `offset`.",
     )
     def list(self, request: Request) -> Response:
         query = DecisionListQuerySerializer(data=request.query_params)
         if not query.is_valid():
             raise QueryValidationError(query.errors)
-        decisions = list(selectors.decision_list(**query.validated_data))
+        limit = query.validated_data.pop("limit")
+        offset = query.validated_data.pop("offset")
+        decisions = list(selectors.decision_list(**query.validated_data)[offset : offset + limit])
         return Response(
             {
                 "count": len(decisions),

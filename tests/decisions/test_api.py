@@ -125,3 +125,14 @@ def test_a_competing_resolution_between_read_and_claim_gets_409(api, monkeypatch
     execution = Execution.objects.get(task_id=task_id)
     assert execution.status == "gate_pending"  # the losing resolution changed nothing
     assert execution.gates_approved == 0
+
+
+def test_list_is_bounded_by_limit_and_offset(api):
+    for _ in range(3):
+        failed_gate_decision(api)
+    newest_first = [row["request_id"] for row in api.get("/api/v1/decisions").json()["decisions"]]
+    assert len(newest_first) == 3
+    page = api.get("/api/v1/decisions", {"limit": 2, "offset": 1}).json()
+    assert page["count"] == 2
+    assert [row["request_id"] for row in page["decisions"]] == newest_first[1:3]
+    assert api.get("/api/v1/decisions", {"limit": 501}).status_code == 422
