@@ -169,6 +169,8 @@ class AgentUsage(models.Model):
 
     usage = models.ForeignKey(UsageRecord, on_delete=models.CASCADE, related_name="agents_used")
     agent_name = models.CharField(max_length=120)
+    # The task's timestamp, copied here so "newest records of agent X" is one index range, not a sort.
+    timestamp = models.DateTimeField(null=True, blank=True)
     model = models.CharField(max_length=40, blank=True, default="")
     steps = models.PositiveIntegerField(default=0)
     retries = models.PositiveIntegerField(default=0)
@@ -179,7 +181,10 @@ class AgentUsage(models.Model):
     class Meta:
         ordering = ["usage_id", "agent_name"]
         constraints = [models.UniqueConstraint(fields=["usage", "agent_name"], name="unique_agent_per_usage")]
-        indexes = [models.Index(fields=["agent_name", "usage"])]
+        indexes = [
+            models.Index(fields=["agent_name", "usage"]),
+            models.Index(fields=["agent_name", "-timestamp", "-usage"], name="agentusage_agent_time"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.usage_id}:{self.agent_name}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models import Count, Prefetch, QuerySet, Sum, prefetch_related_objects
 
 from baton_site.errors import NotFound
 from executions import engine
@@ -199,22 +199,41 @@ def usage_query(*, since: datetime | None = None, agent: str | None = None) -> Q
     return records
 
 
+def usage_page(
+    *, since: datetime | None = None, agent: str | None = None, limit: int = 100
+) -> list[UsageRecord]:
+    """The newest matching usage records. With `agent`, walks the (agent_name, -timestamp) index of the per-agent
+    rows instead of sorting every matching task."""
+    if not agent:
+        return list(usage_query(since=since)[:limit])
+    rows = AgentUsage.objects.filter(agent_name=agent)
+    if since is not None:
+        rows = rows.filter(timestamp__gte=since)
+    ids = list(rows.order_by("-timestamp", "-usage_id").values_list("usage_id", flat=True)[:limit])
+    by_id = {record.pk: record for record in UsageRecord.objects.filter(pk__in=ids)}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
 def usage_summary(records: QuerySet[UsageRecord]) -> dict[str, Any]:
-    totals = records.aggregate(tasks=Count("id"), tokens=Sum("total_tokens"), agents=Sum("total_agents"))
-    outcomes = dict(
-        records.order_by().values_list("outcome").annotate(n=Count("id")).values_list("outcome", "n")
+    """Totals and outcome counts in one grouped query (one pass over the matching rows)."""
+    groups = (
+        records.order_by()
+        .values("outcome")
+        .annotate(tasks=Count("id"), tokens=Sum("total_tokens"), agents=Sum("total_agents"))
     )
-    return {
-        "total_tasks": totals["tasks"] or 0,
-        "total_tokens": totals["tokens"] or 0,
-        "total_agents": totals["agents"] or 0,
-        "outcome_counts": outcomes,
-    }
+    summary = {"total_tasks": 0, "total_tokens": 0, "total_agents": 0, "outcome_counts": {}}
+    for group in groups:
+        summary["total_tasks"] += group["tasks"]
+        summary["total_tokens"] += group["tokens"] or 0
+        summary["total_agents"] += group["agents"] or 0
+        summary["outcome_counts"][group["outcome"]] = group["tasks"]
+    return summary
 
 
-def usage_records(records: QuerySet[UsageRecord]) -> list[dict[str, Any]]:
-    rows = list(
-        records.prefetch_related(Prefetch("agents_used", queryset=AgentUsage.objects.order_by("agent_name")))
+def usage_records(records: list[UsageRecord]) -> list[dict[str, Any]]:
+    rows = list(records)
+    prefetch_related_objects(
+        rows, Prefetch("agents_used", queryset=AgentUsage.objects.order_by("agent_name"))
     )
     return [
         {

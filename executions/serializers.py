@@ -164,4 +164,4 @@ class UsageSerializer(serializers.Serializer):
 class UsageQuerySerializer(serializers.Serializer):
     since = serializers.DateTimeField(required=False, help_text="ISO 8601; records at or after this time")
     agent = serializers.CharField(required=False, max_length=120)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=200)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)

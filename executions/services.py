@@ -526,6 +526,7 @@ def _write_usage(execution: Execution) -> UsageRecord:
         AgentUsage(
             usage=usage,
             agent_name=row["agent_name"],
+            timestamp=usage.timestamp,
             model=models.get(row["agent_name"], ""),
             steps=row["steps"],
             retries=max(0, (row["attempts"] or 0) - row["steps"]),

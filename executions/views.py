@@ -189,10 +189,11 @@ def trace(request: Request, task_id: str) -> Response:
 @api_view(["GET"])
 def usage(request: Request) -> Response:
     query = _query(UsageQuerySerializer, request)
-    records = selectors.usage_query(since=query.get("since"), agent=query.get("agent"))
+    since, agent = query.get("since"), query.get("agent")
+    page = selectors.usage_page(since=since, agent=agent, limit=query["limit"])
     return Response(
         {
-            "records": selectors.usage_records(records[: query["limit"]]),
-            "summary": selectors.usage_summary(records),
+            "records": selectors.usage_records(page),
+            "summary": selectors.usage_summary(selectors.usage_query(since=since, agent=agent)),
         }
     )
