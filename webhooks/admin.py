@@ -36,6 +36,11 @@ class WebhookAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
 
+    def get_deleted_objects(self, objs, request):  # type: ignore[no-untyped-def]
+        # A webhook's delivery log goes with it; deliveries themselves are not deletable one by one.
+        deleted, model_count, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, model_count, set(), protected
+
     def delete_model(self, request, obj):  # type: ignore[no-untyped-def]
         services.webhook_delete(webhook_id=obj.webhook_id)
 

@@ -208,6 +208,7 @@ class Claim:
     secret: str
     enabled: bool
     event: dict[str, Any]  # the contract's event dict
+    request_id: str = ""  # the API request that caused the event (sent as X-Request-ID)
 
 
 def delivery_claim(*, delivery_pk: int, now: datetime | None = None) -> Claim | None:
@@ -216,8 +217,11 @@ def delivery_claim(*, delivery_pk: int, now: datetime | None = None) -> Claim | 
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.BATON_WEBHOOK_CLAIM_TIMEOUT)
     token = secrets.token_hex(16)
-    if not _claim_row(delivery_pk=delivery_pk, token=token, now=now, stale=stale):
-        return None
+    # A transaction of one statement: on SQLite it queues behind the process's other writers (baton_site.db)
+    # instead of meeting their lock in SQLite's sleeping busy handler.
+    with transaction.atomic():
+        if not _claim_row(delivery_pk=delivery_pk, token=token, now=now, stale=stale):
+            return None
     return _load_claim(delivery_pk=delivery_pk, token=token)
 
 
@@ -256,7 +260,7 @@ def _load_claim(*, delivery_pk: int, token: str) -> Claim | None:
     """The claimed delivery with its webhook and event, in one SELECT. None when it vanished meanwhile."""
     statement = (
         "SELECT d.delivery_id, d.attempts, d.failed_attempts, w.id, w.webhook_id, w.url, w.secret, w.enabled, "  # noqa: S608
-        "e.event_id, e.timestamp, e.topic, e.task_id, e.sequence, e.payload "
+        "e.event_id, e.timestamp, e.topic, e.task_id, e.sequence, e.payload, e.request_id "
         f"FROM {_table(Delivery)} d JOIN {_table(Webhook)} w ON w.id = d.webhook_id "
         f"JOIN {_table(Event)} e ON e.id = d.event_id WHERE d.id = %s AND d.claim_token = %s"
     )
@@ -266,7 +270,7 @@ def _load_claim(*, delivery_pk: int, token: str) -> Claim | None:
     if row is None:
         return None
     delivery_id, attempts, failed, webhook_pk, webhook_id, url, secret, enabled, *event = row
-    event_id, timestamp, topic, task_id, sequence, payload = event
+    event_id, timestamp, topic, task_id, sequence, payload, request_id = event
     return Claim(
         delivery_pk=delivery_pk,
         delivery_id=delivery_id,
@@ -286,6 +290,7 @@ def _load_claim(*, delivery_pk: int, token: str) -> Claim | None:
             "sequence": sequence,
             "payload": json.loads(payload) if isinstance(payload, str | bytes) else payload,
         },
+        request_id=request_id or "",
     )
 
 
@@ -301,9 +306,12 @@ def _datetime(value: datetime | str) -> datetime:
 
 def _move_claimed_row(*, delivery_pk: int, token: str, changes: dict[str, Any]) -> bool:
     """Compare-and-set on a claim: apply `changes` only while the delivery is sending under this token."""
-    quote = connection.ops.quote_name
-    columns = ", ".join(f"{quote(Delivery._meta.get_field(name).column)} = %s" for name in changes)
-    values = [_when(v) if isinstance(v, datetime) else v for v in changes.values()]
+    fields = [Delivery._meta.get_field(name) for name in changes]
+    columns = ", ".join(f"{connection.ops.quote_name(field.column)} = %s" for field in fields)
+    values = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(fields, changes.values(), strict=True)
+    ]
     statement = f"UPDATE {_table(Delivery)} SET {columns} WHERE id = %s AND status = %s AND claim_token = %s"  # noqa: S608
     return _sql(statement, [*values, delivery_pk, DeliveryStatus.SENDING.value, token]) == 1
 
@@ -344,6 +352,8 @@ def delivery_attempt(*, delivery_pk: int) -> policy.Verdict | None:
             body=body,
             secret=claim.secret,
         )
+        if claim.request_id:
+            headers["X-Request-ID"] = claim.request_id
         result = transport.post(target, body, headers, settings.BATON_WEBHOOK_TIMEOUT)
     return delivery_record_attempt(claim=claim, started_at=started_at, result=result)
 

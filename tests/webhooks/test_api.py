@@ -10,7 +10,7 @@ import pytest
 
 from executions import events
 from executions.models import Event
-from webhooks import tasks
+from webhooks import services, signing, tasks
 from webhooks.models import Delivery, DeliveryStatus, Webhook
 
 pytestmark = pytest.mark.django_db
@@ -343,3 +343,60 @@ def test_openapi_documents_the_webhook_routes(api):
     ):
         assert path in paths
     assert "secret" not in json.dumps(paths["/api/v1/webhooks"]["get"]["responses"])
+
+
+def test_the_secret_appears_in_no_answer_and_no_admin_page(api, client, django_user_model, receiver):
+    webhook_id = register(api, url=receiver.url("/hook"), events=["*"], secret=SECRET).json()["webhook_id"]
+    answers = [api.get("/api/v1/webhooks"), api.get(f"/api/v1/webhooks/{webhook_id}")]
+    with_callbacks = api.post(f"/api/v1/webhooks/{webhook_id}/test")
+    delivery = Delivery.objects.get()
+    services.delivery_attempt(delivery_pk=delivery.pk)
+    answers += [
+        with_callbacks,
+        api.get(f"/api/v1/webhooks/{webhook_id}/deliveries"),
+        api.post(f"/api/v1/webhooks/{webhook_id}/enable"),
+    ]
+    admin = django_user_model.objects.create_superuser("ops", "ops@example.com", "pw")
+    client.force_login(admin)
+    webhook_pk = Webhook.objects.get().pk
+    pages = [
+        client.get("/admin/webhooks/webhook/"),
+        client.get(f"/admin/webhooks/webhook/{webhook_pk}/change/"),
+        client.get("/admin/webhooks/delivery/"),
+        client.get(f"/admin/webhooks/delivery/{delivery.pk}/change/"),
+    ]
+    assert [page.status_code for page in pages] == [200, 200, 200, 200]
+    for response in [*answers, *pages]:
+        assert SECRET not in response.content.decode()
+    assert signing.verify_baton_signature(
+        SECRET, receiver.received()[0].body, receiver.received()[0].headers["x-baton-signature"]
+    )
+    answers.append(api.delete(f"/api/v1/webhooks/{webhook_id}"))
+    assert SECRET not in answers[-1].content.decode()
+
+
+def test_admin_actions_call_the_services(api, client, django_user_model, django_capture_on_commit_callbacks):
+    webhook_id = register(api, events=["*"]).json()["webhook_id"]
+    Webhook.objects.update(enabled=False, consecutive_failures=10)
+    client.force_login(django_user_model.objects.create_superuser("ops", "ops@example.com", "pw"))
+    pk = Webhook.objects.get().pk
+    with django_capture_on_commit_callbacks():
+        response = client.post(
+            "/admin/webhooks/webhook/", {"action": "enable_webhooks", "_selected_action": [pk]}, follow=True
+        )
+    assert response.status_code == 200
+    webhook = Webhook.objects.get()
+    assert webhook.enabled
+    assert webhook.consecutive_failures == 0
+    with django_capture_on_commit_callbacks() as callbacks:
+        client.post(
+            "/admin/webhooks/webhook/", {"action": "send_test_ping", "_selected_action": [pk]}, follow=True
+        )
+    ping = Delivery.objects.get(event__topic="ping")
+    assert enqueued(callbacks) == [([ping.pk], None)]
+    client.post(
+        "/admin/webhooks/webhook/",
+        {"action": "delete_selected", "_selected_action": [pk], "post": "yes"},
+        follow=True,
+    )
+    assert not Webhook.objects.filter(webhook_id=webhook_id).exists()

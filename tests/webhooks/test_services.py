@@ -533,3 +533,19 @@ def test_publish_test_event_command_publishes_through_the_bus(receiver, capture,
         (ids[1], "step.done", {"a": 1}),
     ]
     assert Delivery.objects.get().event.topic == "gate.required"
+
+
+def test_delivery_carries_the_request_id_of_the_request_that_caused_it(receiver, capture):
+    from baton_site.context import current_request_id
+
+    make_webhook(receiver.url("/hook"), ["*"])
+    token = current_request_id.set("req-abc-123")
+    try:
+        publish(capture, "task-9", "step.completed")
+    finally:
+        current_request_id.reset(token)
+    verdict, _ = attempt(capture, Delivery.objects.get())
+    assert verdict is Verdict.SUCCEEDED
+    (request,) = receiver.received()
+    assert request.headers["x-request-id"] == "req-abc-123"
+    assert "request_id" not in request.json()  # the body stays the contract's event dict
