@@ -95,6 +95,15 @@ class BodySizeLimitMiddleware(_Hybrid):
     DATA_UPLOAD_MAX_MEMORY_SIZE catches undeclared ones when the body is read)."""
 
     def before(self, request: HttpRequest) -> HttpResponse | None:
+        nul = _nul_location(request)
+        if nul is not None:
+            # Databases refuse NUL characters (PostgreSQL raises): stop them at the door, for every route.
+            item = {
+                "loc": nul,
+                "msg": "Null characters are not allowed.",
+                "type": "null_characters_not_allowed",
+            }
+            return JsonResponse({"detail": [item]}, status=422)
         declared = request.META.get("CONTENT_LENGTH") or "0"
         try:
             length = int(declared)
@@ -103,6 +112,15 @@ class BodySizeLimitMiddleware(_Hybrid):
         if length > settings.BATON_MAX_BODY_BYTES:
             return request_too_large()
         return None
+
+
+def _nul_location(request: HttpRequest) -> list[str] | None:
+    if "\x00" in request.path:
+        return ["path"]
+    for name, values in request.GET.lists():
+        if "\x00" in name or any("\x00" in value for value in values):
+            return ["query", name.replace("\x00", "")]
+    return None
 
 
 def request_too_large() -> JsonResponse:

@@ -195,6 +195,10 @@ SPECTACULAR_SETTINGS = {
     },
     "SECURITY": [{"bearerAuth": []}],
     "PREPROCESSING_HOOKS": ["baton_site.openapi.only_api_paths"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "baton_site.openapi.document_validation_errors",
+    ],
     "ENUM_NAME_OVERRIDES": {},
 }
 

@@ -178,3 +178,21 @@ def test_repeated_failed_auth_is_throttled(api, api_token, settings):
     assert throttled.status_code == 429
     assert int(throttled["Retry-After"]) >= 1
     assert api.get("/api/v1/health").status_code == 200  # exempt paths stay reachable
+
+
+@pytest.mark.parametrize(
+    ("path", "loc"),
+    [("/api/v1/agents?category=%00x", ["query", "category"]), ("/api/v1/agents/bad%00name", ["path"])],
+)
+def test_nul_characters_in_urls_are_422(api, path, loc):
+    response = api.get(path)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == loc
+
+
+def test_every_operation_with_input_documents_422(api):
+    schema = api.get("/openapi.json").json()
+    for url, item in schema["paths"].items():
+        for method, operation in item.items():
+            if operation.get("parameters") or operation.get("requestBody"):
+                assert "422" in operation["responses"], (method, url)
