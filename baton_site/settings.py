@@ -122,7 +122,8 @@ else:
                 # upgrading a read lock; WAL lets readers proceed while one writer commits.
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 30,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                # WAL is set once per database file by the backend (baton_site.db); this runs per connection.
+                "init_command": "PRAGMA synchronous=NORMAL;",
             },
         }
     }

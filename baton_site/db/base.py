@@ -20,6 +20,16 @@ _write_lock = threading.Lock()
 class DatabaseWrapper(base.DatabaseWrapper):
     _holds_write_lock = False
 
+    def get_new_connection(self, conn_params: dict) -> object:
+        connection = super().get_new_connection(conn_params)
+        # WAL lets readers work while one writer commits. The mode is stored in the database file, so switch only
+        # when needed: asking for it on every new connection takes a lock each time (and under ASGI every request
+        # runs in a fresh thread with a fresh connection).
+        mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() not in ("wal", "memory"):
+            connection.execute("PRAGMA journal_mode=WAL")
+        return connection
+
     def _start_transaction_under_autocommit(self) -> None:
         _write_lock.acquire()
         self._holds_write_lock = True
