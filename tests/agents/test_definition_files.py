@@ -21,36 +21,9 @@ from agents.definition_files import (
     parse_definition,
     split_name,
 )
+from tests.roster import ROSTER_CATEGORIES
 
-REQUIRED_CATEGORIES: dict[str, str] = {
-    "architect": "Architecture",
-    "backend-engineer": "Engineering",
-    "backend-engineer--python": "Engineering",
-    "backend-engineer--node": "Engineering",
-    "backend-engineer--go": "Engineering",
-    "backend-engineer--rust": "Engineering",
-    "backend-engineer--java": "Engineering",
-    "frontend-engineer": "Engineering",
-    "frontend-engineer--react": "Engineering",
-    "frontend-engineer--vue": "Engineering",
-    "frontend-engineer--dotnet": "Engineering",
-    "test-engineer": "Quality",
-    "test-engineer--python": "Quality",
-    "test-engineer--javascript": "Quality",
-    "code-reviewer": "Quality",
-    "security-reviewer": "Security",
-    "auditor": "Security",
-    "data-engineer": "Data",
-    "data-analyst": "Data",
-    "data-scientist": "Data",
-    "visualization-expert": "Data",
-    "devops-engineer": "Operations",
-    "site-reliability-engineer": "Operations",
-    "technical-writer": "Management",
-    "orchestrator": "Management",
-    "team-lead": "Management",
-    "subject-matter-expert": "Management",
-}
+REQUIRED_CATEGORIES = ROSTER_CATEGORIES
 
 # The planner (reference section 5.6) treats a body of more than 200 words as "expert", which changes the step
 # text it writes. These sets follow the upstream roster (section 15.6) so plans read the same.

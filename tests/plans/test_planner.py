@@ -31,37 +31,10 @@ from plans.planner import (
     plan_from_dict,
     plan_to_dict,
 )
+from tests.roster import ROSTER_CATEGORIES
 
 #: The test roster: agent name -> registry category.
-ROSTER = {
-    "architect": "Architecture",
-    "backend-engineer": "Engineering",
-    "backend-engineer--python": "Engineering",
-    "backend-engineer--node": "Engineering",
-    "backend-engineer--go": "Engineering",
-    "backend-engineer--rust": "Engineering",
-    "backend-engineer--java": "Engineering",
-    "frontend-engineer": "Engineering",
-    "frontend-engineer--react": "Engineering",
-    "frontend-engineer--vue": "Engineering",
-    "frontend-engineer--dotnet": "Engineering",
-    "test-engineer": "Quality",
-    "test-engineer--python": "Quality",
-    "test-engineer--javascript": "Quality",
-    "code-reviewer": "Quality",
-    "security-reviewer": "Security",
-    "auditor": "Security",
-    "data-engineer": "Data",
-    "data-analyst": "Data",
-    "data-scientist": "Data",
-    "visualization-expert": "Data",
-    "devops-engineer": "Operations",
-    "site-reliability-engineer": "Operations",
-    "orchestrator": "Management",
-    "team-lead": "Management",
-    "subject-matter-expert": "Management",
-    "technical-writer": "Management",
-}
+ROSTER = ROSTER_CATEGORIES
 OPUS = {
     "architect",
     "security-reviewer",
