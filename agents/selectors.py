@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from agents.models import AgentCategory, AgentDefinition
@@ -43,6 +44,16 @@ def agent_list_rows(*, category: str | None = None, stack: str | None = None) ->
     """The AgentResponse dicts of `agent_list` straight from the database (no model instances: this is the
     hottest read of dashboards and CI)."""
     return list(agent_list(category=category, stack=stack).values(*_LIST_FIELDS))
+
+
+def registry_stamp() -> tuple[object, ...]:
+    """A value that changes whenever an agent is created, deleted or saved (in any process): the row count, the
+    highest id and the latest `updated_at`. One indexed aggregate, for callers that cache what they build from
+    the registry."""
+    table = connection.ops.quote_name(AgentDefinition._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*), MAX(id), MAX(updated_at) FROM {table}")  # noqa: S608 (no user input)
+        return tuple(cursor.fetchone())
 
 
 def agent_get(*, name: str) -> AgentDefinition:

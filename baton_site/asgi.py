@@ -1,10 +1,8 @@
 """ASGI entry point served by daphne: HTTP (API, pages, SSE) and WebSocket streams.
 
 Two Django handlers share the HTTP side. Streams (`/api/v1/events/...`, `/pmo/live`) go through Django's usual
-async middleware chain, so an idle stream holds no thread. Everything else goes through `SyncChainASGIHandler`:
-the whole middleware chain and the (sync) DRF view run in one worker thread, entered once. Django's default, with
-sync-only parts in the chain, would enter a thread, come back to the event loop and enter a thread again for the
-view (three switches per request).
+async middleware chain, so an idle stream holds no thread. Everything else goes through `ThreadPoolASGIHandler`,
+which runs the whole request in one hop into a fixed pool of threads, as a threaded WSGI server would.
 """
 
 from __future__ import annotations
@@ -16,25 +14,83 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baton_site.settings")
 django_asgi_app = get_asgi_application()
 
-from asgiref.sync import sync_to_async  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+
+from asgiref.sync import SyncToAsync  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
-from django.core.handlers.asgi import ASGIHandler  # noqa: E402
+from django.core import signals  # noqa: E402
+from django.core.exceptions import RequestAborted  # noqa: E402
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix  # noqa: E402
+from django.http import HttpResponseBase  # noqa: E402
+from django.urls import set_script_prefix  # noqa: E402
 
 from baton_site.routing import websocket_urlpatterns  # noqa: E402
 
 STREAM_PREFIXES = ("/api/v1/events/", "/pmo/live")
 
 
-class SyncChainASGIHandler(ASGIHandler):
-    """An ASGI handler whose middleware chain is the synchronous one, entered with a single thread switch."""
+class ThreadPoolASGIHandler(ASGIHandler):
+    """Serves a request/response route the way a threaded WSGI server would, from inside daphne.
+
+    The body is read on the event loop; then one hop into a small, long-lived thread pool runs everything
+    synchronous for the request: the `request_started` signal, the sync middleware chain and view, rendering, and
+    `request_finished`. The status, headers and bytes come back to the loop to be sent.
+
+    Compared with Django's `ASGIHandler` this saves, per request: a new thread (Django gives each request its own
+    thread-sensitive executor), a new database connection (connections are per thread, so that thread's
+    connection died with it), the extra thread hops for the two signals and `response.close()`, and two asyncio
+    tasks. Pool threads keep their connection for `CONN_MAX_AGE`. A request is not cancelled when its client goes
+    away, as with WSGI; these routes are short by design (streams take the async path).
+    """
+
+    def __init__(self, threads: int) -> None:
+        super().__init__()
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="baton-http")
+        # asgiref's wrapper (not a bare run_in_executor) so async_to_sync inside a request, used by the event
+        # bus to reach the channel layer, finds this process's event loop.
+        self._respond_in_pool = SyncToAsync(self._respond, thread_sensitive=False, executor=self.executor)
 
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
-        self._middleware_chain = sync_to_async(self._middleware_chain, thread_sensitive=True)
+
+    async def __call__(self, scope: dict, receive, send) -> None:
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        try:
+            status, headers, body = await self._respond_in_pool(scope, body_file)
+        finally:
+            body_file.close()
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    def _respond(self, scope: dict, body_file) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        set_script_prefix(get_script_prefix(scope))
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, error_response = self.create_request(scope, body_file)
+        response: HttpResponseBase = error_response if request is None else self.get_response(request)
+        try:
+            body = b"".join(response) if response.streaming else response.content
+            headers = [
+                (
+                    name.encode("ascii") if isinstance(name, str) else bytes(name),
+                    value.encode("latin1") if isinstance(value, str) else bytes(value),
+                )
+                for name, value in response.items()
+            ]
+            headers.extend(
+                (b"Set-Cookie", cookie.output(header="").encode("ascii").strip())
+                for cookie in response.cookies.values()
+            )
+            return response.status_code, headers, body
+        finally:
+            response.close()  # sends request_finished, which keeps or closes this thread's DB connection
 
 
-request_app = SyncChainASGIHandler()
+request_app = ThreadPoolASGIHandler(threads=settings.BATON_HTTP_THREADS)
 
 
 async def http_app(scope: dict, receive: object, send: object) -> None:

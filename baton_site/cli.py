@@ -138,8 +138,10 @@ def _serve(args: argparse.Namespace) -> int:
     verbosity = ["-v", "0"] if args.verbosity == 0 else []
     # daphne's access log prints query strings, and SSE clients pass `?token=`: keep it off unless asked for
     # (--verbosity 2); request counts and latencies are on /metrics, mutations in the audit log.
-    access_log = ["--access-log", "-"] if args.verbosity >= 2 else ["--access-log", os.devnull]
-    daphne = [sys.executable, "-m", "daphne", *verbosity, *access_log]
+    if args.verbosity >= 2:
+        daphne = [sys.executable, "-m", "daphne", *verbosity, "--access-log", "-"]
+    else:
+        daphne = [sys.executable, "-m", "baton_site.web", *verbosity]
     if workers == 1:
         supervisor.spawn("daphne", [*daphne, "-b", args.host, "-p", str(args.port), ASGI_APP], env)
     else:

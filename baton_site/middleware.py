@@ -20,6 +20,7 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
+from django.contrib.messages.middleware import MessageMiddleware
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -359,3 +360,12 @@ class IdempotencyMiddleware:
         )
         response["Idempotent-Replayed"] = "true"
         return response
+
+
+class PageMessageMiddleware(MessageMiddleware):
+    """Django's messages, for the admin and the pages only: API requests skip building the message storage
+    (a cookie and a session backend) that nothing in the API reads."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        if not request.path_info.startswith("/api/"):
+            super().process_request(request)

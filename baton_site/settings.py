@@ -82,7 +82,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "baton_site.middleware.PageMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Sync-only and innermost: it writes to the database in the same thread as the (sync) views.
     "baton_site.middleware.IdempotencyMiddleware",
@@ -260,6 +260,8 @@ BATON_SSE_KEEPALIVE = env_float("BATON_SSE_KEEPALIVE", 30.0, minimum=0.05)
 BATON_STREAM_POLL_INTERVAL = env_float("BATON_STREAM_POLL_INTERVAL", 1.0, minimum=0.05)
 
 # --- Hardening ------------------------------------------------------------------------------------------------
+# Threads per web process for request/response routes (streams need none); each keeps its own DB connection.
+BATON_HTTP_THREADS = env_int("BATON_HTTP_THREADS", 4, minimum=1)
 BATON_MAX_BODY_BYTES = env_int("BATON_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = BATON_MAX_BODY_BYTES
 BATON_AUTH_FAILURE_LIMIT = env_int("BATON_AUTH_FAILURE_LIMIT", 10, minimum=1)

@@ -84,6 +84,46 @@ def test_unknown_agent_is_404_naming_it(api, registry):
     assert "nobody--here" in response.json()["detail"]
 
 
-def test_list_costs_one_query(api, registry, django_assert_num_queries):
+def test_repeated_list_costs_one_small_query(api, registry, django_assert_num_queries):
+    first = api.get("/api/v1/agents").json()
     with django_assert_num_queries(1):
-        api.get("/api/v1/agents")
+        again = api.get("/api/v1/agents").json()
+    assert again == first
+
+
+def test_list_sees_every_registry_change_at_once(api, registry):
+    from agents.models import AgentDefinition
+
+    before = api.get("/api/v1/agents").json()
+    assert api.get("/api/v1/agents", {"category": "security"}).json()["count"] == 2
+
+    # An admin edit (a model save) shows on the next request.
+    auditor = AgentDefinition.objects.get(name="auditor")
+    auditor.description = "Edited in the admin."
+    auditor.save()
+    edited = {agent["name"]: agent for agent in api.get("/api/v1/agents").json()["agents"]}
+    assert edited["auditor"]["description"] == "Edited in the admin."
+
+    # A deletion, in any of the filtered views too.
+    auditor.delete()
+    after_delete = api.get("/api/v1/agents").json()
+    assert after_delete["count"] == before["count"] - 1
+    assert "auditor" not in {agent["name"] for agent in after_delete["agents"]}
+    security = api.get("/api/v1/agents", {"category": "security"}).json()
+    assert [agent["name"] for agent in security["agents"]] == ["security-reviewer"]
+
+    # A new agent.
+    AgentDefinition.objects.create(
+        name="zz-newcomer",
+        description="Added later.",
+        model="sonnet",
+        permission_mode="default",
+        tools=["Read"],
+        category="Quality",
+        base_name="zz-newcomer",
+        instructions="Check things.",
+        source_path="",
+    )
+    names = [agent["name"] for agent in api.get("/api/v1/agents").json()["agents"]]
+    assert names[-1] == "zz-newcomer"
+    assert len(names) == before["count"]

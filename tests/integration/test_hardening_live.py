@@ -55,7 +55,7 @@ def test_concurrent_retries_with_one_key_have_exactly_one_effect(tmp_path):
 def test_several_web_processes_share_one_port(tmp_path):
     with baton_server(tmp_path, "--no-worker", "--workers", "2") as server:
         children = subprocess.run(
-            ["pgrep", "-P", str(server.process.pid), "-f", "daphne"],
+            ["pgrep", "-P", str(server.process.pid), "-f", "baton_site.web|daphne"],
             capture_output=True,
             text=True,
             check=False,
