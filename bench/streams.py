@@ -88,7 +88,9 @@ def daphne_pid(parent: int) -> int:
             with contextlib.suppress(OSError):
                 status = (entry / "status").read_text()
                 cmdline = (entry / "cmdline").read_bytes()
-                if f"\nPPid:\t{parent}\n" in status and b"daphne" in cmdline:
+                if f"\nPPid:\t{parent}\n" in status and (
+                    b"daphne" in cmdline or b"baton_site.web" in cmdline
+                ):
                     return int(entry.name)
     raise RuntimeError("daphne process not found")
 

@@ -177,6 +177,11 @@ class Subscription:
         self._pending: deque[StreamEvent] = deque()
         self._catch_up = False
         self._wakeup = asyncio.Event()
+        # The silence timer is re-armed lazily: a wait sets a deadline, and at most one timer is pending, so a
+        # busy stream does not create and cancel a timer for every event it receives.
+        self._deadline = 0.0
+        self._waiting = False
+        self._timer: asyncio.TimerHandle | None = None
 
     def offer(self, event: StreamEvent) -> None:
         if len(self._pending) >= SUBSCRIPTION_BUFFER_LIMIT:
@@ -197,13 +202,35 @@ class Subscription:
         """Wait until there is something to take; False when `timeout` seconds pass first."""
         if self._pending or self._catch_up:
             return True
+        loop = asyncio.get_running_loop()
+        self._deadline = loop.time() + timeout
+        if self._timer is None or self._timer.when() > self._deadline:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = loop.call_at(self._deadline, self._on_timer)
         self._wakeup.clear()
+        self._waiting = True
         try:
-            async with asyncio.timeout(timeout):
-                await self._wakeup.wait()
-        except TimeoutError:
-            return False
-        return True
+            await self._wakeup.wait()
+        finally:
+            self._waiting = False
+        return bool(self._pending or self._catch_up)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if not self._waiting:
+            return  # the next wait arms a timer again
+        loop = asyncio.get_running_loop()
+        if loop.time() >= self._deadline:
+            self._wakeup.set()
+        else:
+            self._timer = loop.call_at(self._deadline, self._on_timer)
+
+    def close(self) -> None:
+        """Cancel the silence timer (the client is gone)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def take(self) -> tuple[list[StreamEvent], bool]:
         """The buffered events, oldest first, and whether the client must catch up from the table."""
@@ -314,6 +341,7 @@ class StreamHub:
             if not self._by_task and not self._all_tasks:
                 await _stop(self._watcher)
                 self._watcher = None
+            subscription.close()
             STREAM_CLIENTS.labels(transport=subscription.kind).dec()
             self._log("closed", subscription)
 
