@@ -11,23 +11,28 @@ Subscribers register explicitly, from their app's `ready()`, with `subscribe`; t
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import re
 import secrets
+import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-from django.db import IntegrityError, transaction
+from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from baton_site.context import current_request_id
+from baton_site.context import current_request_id, server_loop
 from executions.models import Event, EventStream
 
 logger = logging.getLogger(__name__)
+
+# UPDATE ... RETURNING: PostgreSQL, and SQLite from 3.35.
+_UPDATE_RETURNING = connection.vendor != "sqlite" or sqlite3.sqlite_version_info >= (3, 35)
 
 GLOBAL_GROUP = "events.all"
 CHANNEL_MESSAGE_TYPE = "baton.event"
@@ -64,19 +69,32 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
 
 def _allocate(task_id: str, count: int) -> int:
-    """Reserve `count` sequence numbers for the task; returns the first. Locks the task's stream row."""
+    """Reserve `count` sequence numbers for the task; returns the first. Locks the task's stream row until the
+    caller's transaction ends, so sequences also commit in order."""
+    table = connection.ops.quote_name(EventStream._meta.db_table)
     for _ in range(3):
-        stream = EventStream.objects.select_for_update().filter(task_id=task_id).order_by().first()
-        if stream is None:
-            try:
-                with transaction.atomic():
-                    EventStream.objects.create(task_id=task_id, last_sequence=count)
-            except IntegrityError:  # another writer created it first: lock theirs and go on
-                continue
-            return 1
-        first = stream.last_sequence + 1
-        EventStream.objects.filter(pk=stream.pk).update(last_sequence=stream.last_sequence + count)
-        return first
+        if _UPDATE_RETURNING:
+            # One statement: advance the counter and read it back (the row lock is taken by the UPDATE).
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET last_sequence = last_sequence + %s WHERE task_id = %s "  # noqa: S608
+                    "RETURNING last_sequence",
+                    [count, task_id],
+                )
+                row = cursor.fetchone()
+            if row is not None:
+                return int(row[0]) - count + 1
+        else:
+            stream = EventStream.objects.select_for_update().filter(task_id=task_id).order_by().first()
+            if stream is not None:
+                EventStream.objects.filter(pk=stream.pk).update(last_sequence=stream.last_sequence + count)
+                return stream.last_sequence + 1
+        try:
+            with transaction.atomic():
+                EventStream.objects.create(task_id=task_id, last_sequence=count)
+        except IntegrityError:  # another writer created it first: advance theirs
+            continue
+        return 1
     raise RuntimeError(f"could not allocate event sequence for {task_id}")
 
 
@@ -121,21 +139,54 @@ def _json_checked(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def broadcast(events: Sequence[Event]) -> None:
-    """Push committed events to the channel layer. Never raises: the log is durable and clients resume from it."""
+    """Push committed events to the channel layer. Never raises: the log is durable and clients resume from it.
+
+    Inside a web request the sends are handed to the server's event loop without waiting for them (in order:
+    each batch's sends start after the previous batch's). With the in-memory layer only groups that have a
+    client in this process are sent to; a process with none (a Celery worker, a command) sends nothing.
+    """
     layer = get_channel_layer()
     if layer is None:
         return
-    messages = [
-        (event.task_id, {"type": CHANNEL_MESSAGE_TYPE, "event": event_to_dict(event)}) for event in events
-    ]
+    sends: list[tuple[str, dict[str, Any]]] = []
+    for event in events:
+        message = {"type": CHANNEL_MESSAGE_TYPE, "event": event_to_dict(event)}
+        sends.append((group_for_task(event.task_id), message))
+        sends.append((GLOBAL_GROUP, message))
+    if isinstance(layer, InMemoryChannelLayer):
+        sends = [(group, message) for group, message in sends if layer.groups.get(group)]
+        if not sends:
+            return
+    loop = server_loop.get()
+    if loop is not None and loop.is_running():
+        loop.call_soon_threadsafe(_start_sends, layer, sends)
+        return
 
     async def send_all() -> None:
-        for task_id, message in messages:
-            await layer.group_send(group_for_task(task_id), message)
-            await layer.group_send(GLOBAL_GROUP, message)
+        for group, message in sends:
+            await layer.group_send(group, message)
 
     try:
-        # One hop into the event loop for the whole batch: each async_to_sync call costs a thread handoff.
         async_to_sync(send_all)()
     except Exception:  # noqa: BLE001 - a broken channel layer must not fail the request that already committed
         logger.exception("broadcasting %d events failed", len(events))
+
+
+_last_sends: asyncio.Task[None] | None = None
+
+
+def _start_sends(layer: BaseChannelLayer, sends: list[tuple[str, dict[str, Any]]]) -> None:
+    """On the server's loop: send one batch after the batch before it (so events leave in commit order)."""
+    global _last_sends  # noqa: PLW0603 - one chain per process (one server loop)
+    previous = _last_sends
+
+    async def send_after_previous() -> None:
+        if previous is not None and not previous.done():
+            await asyncio.wait([previous])
+        try:
+            for group, message in sends:
+                await layer.group_send(group, message)
+        except Exception:  # noqa: BLE001 - streams resume from the event table
+            logger.exception("broadcasting %d messages failed", len(sends))
+
+    _last_sends = asyncio.get_running_loop().create_task(send_after_previous())
