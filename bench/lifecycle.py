@@ -71,6 +71,9 @@ def seed_usage(data_dir: Path, count: int) -> None:
                     agent_name=AGENTS[(index + offset) % len(AGENTS)],
                     steps=1,
                     estimated_tokens=500,
+                    outcome=record.outcome,
+                    task_tokens=record.total_tokens,
+                    task_agents=record.total_agents,
                 )
                 for index, record in enumerate(records)
                 for offset in range(2)

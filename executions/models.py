@@ -177,6 +177,11 @@ class AgentUsage(models.Model):
     gate_results = models.JSONField(default=list, blank=True)
     estimated_tokens = models.PositiveBigIntegerField(default=0)
     duration_seconds = models.FloatField(default=0.0)
+    # The task's outcome and totals, copied here (like `timestamp`) so the summary of one agent's usage is read
+    # from one covering index range instead of joining every matching task record.
+    outcome = models.CharField(max_length=20, blank=True, default="")
+    task_tokens = models.PositiveBigIntegerField(default=0)
+    task_agents = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["usage_id", "agent_name"]
@@ -184,6 +189,10 @@ class AgentUsage(models.Model):
         indexes = [
             models.Index(fields=["agent_name", "usage"]),
             models.Index(fields=["agent_name", "-timestamp", "-usage"], name="agentusage_agent_time"),
+            models.Index(
+                fields=["agent_name", "outcome", "timestamp", "task_tokens", "task_agents"],
+                name="agentusage_agent_summary",
+            ),
         ]
 
     def __str__(self) -> str:

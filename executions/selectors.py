@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -221,6 +222,25 @@ def usage_summary(records: QuerySet[UsageRecord]) -> dict[str, Any]:
         .values("outcome")
         .annotate(tasks=Count("id"), tokens=Sum("total_tokens"), agents=Sum("total_agents"))
     )
+    return _summary(groups)
+
+
+def usage_summary_of_agent(*, agent: str, since: datetime | None = None) -> dict[str, Any]:
+    """`usage_summary` of the tasks that used `agent`, read from the agent's rows alone: each carries its task's
+    outcome and totals, and one covering index holds them in (agent, outcome) order, so no task record is read.
+    """
+    rows = AgentUsage.objects.filter(agent_name=agent)
+    if since is not None:
+        rows = rows.filter(timestamp__gte=since)
+    groups = (
+        rows.order_by()
+        .values("outcome")
+        .annotate(tasks=Count("*"), tokens=Sum("task_tokens"), agents=Sum("task_agents"))
+    )
+    return _summary(groups)
+
+
+def _summary(groups: Iterable[dict[str, Any]]) -> dict[str, Any]:
     summary = {"total_tasks": 0, "total_tokens": 0, "total_agents": 0, "outcome_counts": {}}
     for group in groups:
         summary["total_tasks"] += group["tasks"]

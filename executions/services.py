@@ -532,12 +532,15 @@ def _write_usage(execution: Execution) -> UsageRecord:
             retries=max(0, (row["attempts"] or 0) - row["steps"]),
             estimated_tokens=row["tokens"] or 0,
             duration_seconds=round((row["duration"] or 0) / 1000, 3),
+            outcome=outcome,
         )
         for row in per_agent
     ]
-    AgentUsage.objects.bulk_create(rows)
     usage.total_agents = len(rows)
     usage.total_tokens = sum(row.estimated_tokens for row in rows)
+    for row in rows:
+        row.task_tokens, row.task_agents = usage.total_tokens, usage.total_agents
+    AgentUsage.objects.bulk_create(rows)
     usage.save(update_fields=["total_agents", "total_tokens"])
     plan_record_outcome(plan=execution.plan, task_id=execution.task_id, outcome=outcome)
     return usage

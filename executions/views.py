@@ -194,6 +194,10 @@ def usage(request: Request) -> Response:
     return Response(
         {
             "records": selectors.usage_records(page),
-            "summary": selectors.usage_summary(selectors.usage_query(since=since, agent=agent)),
+            "summary": (
+                selectors.usage_summary_of_agent(agent=agent, since=since)
+                if agent
+                else selectors.usage_summary(selectors.usage_query(since=since))
+            ),
         }
     )

@@ -71,6 +71,14 @@ def test_usage_records_and_summary(api):
     node_only = api.get("/api/v1/usage", {"agent": "backend-engineer--node"}).json()
     assert [record["task_id"] for record in node_only["records"]] == [second]
     assert node_only["summary"]["total_tasks"] == 1
+    assert node_only["summary"]["outcome_counts"] == {"REVISE": 1}
+    # An agent used by both tasks: its summary counts each task once, with the task's own totals.
+    reviewer = api.get("/api/v1/usage", {"agent": "code-reviewer"}).json()
+    assert reviewer["summary"] == body["summary"]
+    since_past = api.get("/api/v1/usage", {"agent": "code-reviewer", "since": "2000-01-01T00:00:00Z"}).json()
+    assert since_past["summary"] == body["summary"]
+    reviewer_future = {"agent": "code-reviewer", "since": "2999-01-01T00:00:00Z"}
+    assert api.get("/api/v1/usage", reviewer_future).json()["summary"]["total_tasks"] == 0
     future = api.get("/api/v1/usage", {"since": "2999-01-01T00:00:00Z"}).json()
     assert future["summary"]["total_tasks"] == 0
     assert api.get("/api/v1/usage", {"since": "yesterday"}).status_code == 422
