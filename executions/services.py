@@ -148,7 +148,14 @@ def _step_states(execution: Execution, phase_id: int) -> list[engine.StepState]:
 
 def _lock(task_id: str) -> Execution:
     try:
-        return Execution.objects.select_for_update().select_related("plan").get(task_id=task_id)
+        # The plan's free text and JSON columns are not needed to move an execution (decoding them on every
+        # call cost more than the rest of the row); they still load on first access.
+        return (
+            Execution.objects.select_for_update()
+            .select_related("plan")
+            .defer("plan__task_summary", "plan__description", "plan__agents", "plan__extra")
+            .get(task_id=task_id)
+        )
     except Execution.DoesNotExist:
         raise NotFound(f"Execution '{task_id}' not found") from None
 
