@@ -308,6 +308,8 @@ BATON_WEBHOOK_AUTO_DISABLE_AFTER = env_int("BATON_WEBHOOK_AUTO_DISABLE_AFTER", 1
 # was lost: a web process died after its commit, a worker died holding prefetched messages) or a delivery claimed
 # longer than CLAIM_TIMEOUT seconds ago (its worker died mid-attempt) is enqueued again.
 BATON_WEBHOOK_SWEEP_INTERVAL = env_float("BATON_WEBHOOK_SWEEP_INTERVAL", 5.0, minimum=0.05)
+# Finished deliveries (and their attempt logs) are deleted this many days after they finished; 0 keeps them all.
+BATON_WEBHOOK_RETENTION_DAYS = env_float("BATON_WEBHOOK_RETENTION_DAYS", 30.0, minimum=0.0)
 BATON_WEBHOOK_REQUEUE_AFTER = env_float("BATON_WEBHOOK_REQUEUE_AFTER", 60.0, minimum=0.1)
 BATON_WEBHOOK_CLAIM_TIMEOUT = env_float("BATON_WEBHOOK_CLAIM_TIMEOUT", 150.0, minimum=1.0)
 if BATON_WEBHOOK_CLAIM_TIMEOUT <= BATON_WEBHOOK_TIMEOUT:
@@ -315,8 +317,8 @@ if BATON_WEBHOOK_CLAIM_TIMEOUT <= BATON_WEBHOOK_TIMEOUT:
 BATON_WEBHOOK_FAILURE_LOG = DATA_DIR / "webhook-failures.jsonl"
 if not REDIS_URL:
     # The filesystem broker with atomic writes and claims (kombu's own can hand a consumer a half-written message,
-    # which stops the worker): see webhooks/broker.py.
-    CELERY_BROKER_TRANSPORT = "webhooks.broker:Transport"
+    # which stops the worker): see baton_site/broker.py.
+    CELERY_BROKER_TRANSPORT = "baton_site.broker:Transport"
     # kombu's virtual transports sleep this long whenever the queue is empty (kombu's default, 1 s, would add up
     # to a second to every delivery on the filesystem broker).
     CELERY_BROKER_TRANSPORT_OPTIONS["polling_interval"] = env_float(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from agents.models import AgentDefinition
@@ -108,7 +109,7 @@ def _created_at(value: str) -> datetime:
 
 @transaction.atomic
 def plan_store(
-    *, plan: planner.Plan, description: str = "", project_path: str = "", extra: dict | None = None
+    *, plan: planner.Plan, description: str = "", project_path: str = "", extra: dict[str, Any] | None = None
 ) -> Plan:
     """Store a planner Plan as rows (phases and steps in two bulk inserts). The plan id must be new."""
     if Plan.objects.filter(plan_id=plan.plan_id).exists():
@@ -192,8 +193,8 @@ def _find_nul(value: object, path: str = "plan") -> str | None:
 def _check_lengths(plan: planner.Plan) -> None:
     """Every value fits its column (the planner's dataclasses do not know the database's limits)."""
 
-    def check(model: type, field: str, value: object, where: str) -> None:
-        limit = model._meta.get_field(field).max_length
+    def check(model: type[models.Model], field: str, value: object, where: str) -> None:
+        limit = getattr(model._meta.get_field(field), "max_length", None)
         if isinstance(value, str) and limit is not None and len(value) > limit:
             raise RuleViolation(f"Invalid plan: {where} is longer than {limit} characters.")
 
@@ -219,7 +220,7 @@ def _check_lengths(plan: planner.Plan) -> None:
                 check(PlanStep, field, getattr(step, field), f"{where}.{field}")
 
 
-def plan_store_inline(*, data: dict) -> Plan:
+def plan_store_inline(*, data: dict[str, Any]) -> Plan:
     """Validate a MachinePlan/PlanResponse dict sent by a client and store it; an id already stored wins.
 
     RuleViolation (400) naming the problem for an invalid dict.

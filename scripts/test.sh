@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Baton's whole check, from a fresh machine with only Python: installs the system services the tests use
 # (PostgreSQL, Redis, Chromium) when missing, builds a virtualenv from pyproject.toml, then runs lint, the
-# migrations check, the test suite on SQLite and again on a real PostgreSQL server, and schemathesis against a
+# type check, the migrations check, the test suite on SQLite and again on a real PostgreSQL server, and schemathesis against a
 # live `baton serve`. Usage: scripts/test.sh [extra pytest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +41,9 @@ ruff format --check .
 export BATON_DATA_DIR
 BATON_DATA_DIR=$(mktemp -d)
 trap 'rm -rf "$BATON_DATA_DIR"' EXIT
+
+step "mypy (strict: engine, planner, services)"
+mypy
 
 step "migrations are complete"
 python manage.py makemigrations --check --dry-run

@@ -91,6 +91,7 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"]),
             models.Index(fields=["webhook", "-created_at", "-id"]),
+            models.Index(fields=["completed_at"], name="delivery_completed_at"),
         ]
         verbose_name_plural = "deliveries"
 

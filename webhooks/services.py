@@ -234,7 +234,7 @@ def _sql(statement: str, params: Sequence[Any]) -> int:
     """Run one UPDATE; returns the number of rows changed."""
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
-        return cursor.rowcount
+        return int(cursor.rowcount)
 
 
 def _when(value: datetime | None) -> Any:
@@ -304,13 +304,21 @@ def _datetime(value: datetime | str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def _column(name: str) -> tuple[models.Field[Any, Any], str]:
+    """A Delivery field and its column name."""
+    field = Delivery._meta.get_field(name)
+    if not isinstance(field, models.Field) or field.column is None:
+        raise TypeError(f"Delivery.{name} is not a column")
+    return field, field.column
+
+
 def _move_claimed_row(*, delivery_pk: int, token: str, changes: dict[str, Any]) -> bool:
     """Compare-and-set on a claim: apply `changes` only while the delivery is sending under this token."""
-    fields = [Delivery._meta.get_field(name) for name in changes]
-    columns = ", ".join(f"{connection.ops.quote_name(field.column)} = %s" for field in fields)
+    targets = [_column(name) for name in changes]
+    columns = ", ".join(f"{connection.ops.quote_name(column)} = %s" for _, column in targets)
     values = [
         field.get_db_prep_save(value, connection)
-        for field, value in zip(fields, changes.values(), strict=True)
+        for (field, _), value in zip(targets, changes.values(), strict=True)
     ]
     statement = f"UPDATE {_table(Delivery)} SET {columns} WHERE id = %s AND status = %s AND claim_token = %s"  # noqa: S608
     return _sql(statement, [*values, delivery_pk, DeliveryStatus.SENDING.value, token]) == 1
@@ -539,3 +547,31 @@ def delivery_sweep(*, limit: int = 500, now: datetime | None = None) -> list[int
     if requeued:
         logger.warning("webhook sweep: re-enqueued %d deliveries whose message was lost", len(requeued))
     return requeued
+
+
+FINISHED_DELIVERY_STATUSES = (DeliveryStatus.SUCCEEDED, DeliveryStatus.FAILED, DeliveryStatus.CANCELLED)
+
+
+def delivery_prune(*, now: datetime | None = None, batch: int = 500) -> int:
+    """Delete deliveries that finished (succeeded, failed or cancelled) more than BATON_WEBHOOK_RETENTION_DAYS
+    ago, with their attempt logs, in short transactions of `batch` rows. Pending and in-flight deliveries are
+    never touched, whatever their age; the events stay (the event table is the durable log). 0 days keeps
+    everything. Returns the number of deliveries deleted."""
+    days = settings.BATON_WEBHOOK_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    expired = Delivery.objects.filter(completed_at__lt=cutoff, status__in=FINISHED_DELIVERY_STATUSES)
+    total = 0
+    while True:
+        pks = list(expired.order_by("completed_at", "pk").values_list("pk", flat=True)[:batch])
+        if not pks:
+            break
+        with transaction.atomic():
+            DeliveryAttempt.objects.filter(delivery_id__in=pks).delete()
+            total += expired.filter(pk__in=pks).delete()[0]
+        if len(pks) < batch:
+            break
+    if total:
+        logger.info("webhook deliveries pruned: %d finished more than %g days ago", total, days)
+    return total

@@ -6,7 +6,9 @@ are acknowledged late (settings: `CELERY_TASK_ACKS_LATE`, `CELERY_TASK_REJECT_ON
 depends on that: the row, not the message, is the state.
 
 The sweep runs in a thread of every worker process (a worker bootstep), so there is no extra process to deploy and
-no single scheduler to lose; concurrent sweeps do not enqueue a delivery twice (`services.delivery_sweep`).
+no single scheduler to lose; concurrent sweeps do not enqueue a delivery twice (`services.delivery_sweep`). Once
+an hour the same thread deletes deliveries that finished longer ago than the retention setting
+(`services.delivery_prune`).
 `webhooks.sweep` is the same work as a task, for operators who prefer to schedule it with celery beat.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +29,8 @@ from webhooks import services
 
 logger = logging.getLogger(__name__)
 
+PRUNE_INTERVAL = 3600.0  # seconds between two retention passes of one worker
+
 
 @shared_task(name="webhooks.deliver", ignore_result=True, acks_late=True)
 def deliver(delivery_pk: int) -> None:
@@ -35,6 +40,7 @@ def deliver(delivery_pk: int) -> None:
 @shared_task(name="webhooks.sweep", ignore_result=True)
 def sweep() -> None:
     services.delivery_sweep()
+    services.delivery_prune()
 
 
 def enqueue(delivery_pks: Sequence[int], countdown: float | None = None) -> None:
@@ -66,11 +72,15 @@ class DeliverySweep(bootsteps.StartStopStep):
 
     def _run(self) -> None:
         interval = settings.BATON_WEBHOOK_SWEEP_INTERVAL
+        next_prune = time.monotonic()
         try:
             while True:
                 try:
                     close_old_connections()
                     services.delivery_sweep()
+                    if time.monotonic() >= next_prune:
+                        next_prune = time.monotonic() + PRUNE_INTERVAL
+                        services.delivery_prune()
                 except Exception:  # noqa: BLE001 - a failed pass (database or broker down) is retried next interval
                     logger.exception("webhook delivery sweep failed")
                 if self._stop.wait(interval):
@@ -79,35 +89,4 @@ class DeliverySweep(bootsteps.StartStopStep):
             connection.close()
 
 
-class PromptAcknowledgements(bootsteps.StartStopStep):
-    """With the threads pool, a worker running an event loop (the Redis broker) acknowledges finished tasks from
-    that loop, which sleeps until a socket or timer event: with `acks_late`, finished tasks stay unacknowledged
-    and the prefetch window stays full until then, and throughput collapses (celery/celery#6941; with one thread,
-    two tasks a second). A short repeating timer wakes the loop. (The filesystem broker has no event loop; its
-    transport returns to the worker's loop often instead, see webhooks/broker.py.)"""
-
-    label = "prompt acknowledgements"
-    requires = ("celery.worker.components:Pool",)
-
-    def __init__(self, parent: Any, **kwargs: Any) -> None:
-        super().__init__(parent, **kwargs)
-        self._entry: Any = None
-
-    def start(self, parent: Any) -> None:
-        if parent.hub is not None and "thread" in type(parent.pool).__module__:
-            self._entry = parent.timer.call_repeatedly(ACK_WAKE_INTERVAL, _wake)
-
-    def stop(self, parent: Any) -> None:
-        if self._entry is not None:
-            self._entry.cancel()
-
-
-ACK_WAKE_INTERVAL = 0.05
-
-
-def _wake() -> None:
-    """Nothing to do: being called is the point (the event loop runs its pending acknowledgements)."""
-
-
 app.steps["worker"].add(DeliverySweep)
-app.steps["worker"].add(PromptAcknowledgements)

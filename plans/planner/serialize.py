@@ -270,7 +270,7 @@ def _string(data: Mapping[str, Any], key: str, path: str, default: Any = _REQUIR
     if value is None:
         if default is _REQUIRED:
             raise _error(path, "is required")
-        return default
+        return str(default)
     if not isinstance(value, str):
         raise _error(path, f"must be a string, got {_type_name(value)}")
     return value

@@ -1,4 +1,4 @@
-"""The embedded default's broker transport (webhooks/broker.py) with real kombu connections on a temp folder."""
+"""The embedded default's broker transport (baton_site/broker.py) with real kombu connections on a temp folder."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 import pytest
 from kombu import Connection, Queue
 
-TRANSPORT = "webhooks.broker:Transport"
+TRANSPORT = "baton_site.broker:Transport"
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_concurrent_consumers_never_take_the_same_message(folders):
     ("transport", "at_least", "at_most"), [(TRANSPORT, 0.0, 0.5), ("filesystem", 1.9, 5.0)]
 )
 def test_a_drain_returns_to_the_worker_loop_quickly(folders, transport, at_least, at_most):
-    # A worker without event loop acknowledges finished tasks between drains (see webhooks/broker.py); kombu's
+    # A worker without event loop acknowledges finished tasks between drains (see baton_site/broker.py); kombu's
     # own transport waits out the worker's whole 2 s drain timeout on an empty queue.
     with Connection("filesystem://", transport=transport, transport_options=folders) as conn:
         with conn.Consumer(Queue("test"), callbacks=[lambda body, message: message.ack()]):

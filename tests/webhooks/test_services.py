@@ -549,3 +549,46 @@ def test_delivery_carries_the_request_id_of_the_request_that_caused_it(receiver,
     (request,) = receiver.received()
     assert request.headers["x-request-id"] == "req-abc-123"
     assert "request_id" not in request.json()  # the body stays the contract's event dict
+
+
+# --- Retention -------------------------------------------------------------------------------------------------
+
+
+def test_prune_deletes_only_deliveries_that_finished_before_the_retention(receiver, capture, settings):
+    settings.BATON_WEBHOOK_RETENTION_DAYS = 30
+    make_webhook(receiver.url("/all"), ["step.*"])
+    for number in range(5):
+        publish(capture, "task-prune", "step.completed", {"n": number})
+    done_old, done_recent, failed_old, cancelled_old, pending_old = Delivery.objects.order_by("pk")
+    for delivery in (done_old, done_recent):
+        assert attempt(capture, delivery)[0] is Verdict.SUCCEEDED
+    now = timezone.now()
+    long_ago = now - timedelta(days=31)
+    Delivery.objects.filter(pk=done_old.pk).update(completed_at=long_ago)
+    Delivery.objects.filter(pk=done_recent.pk).update(completed_at=now - timedelta(days=29))
+    Delivery.objects.filter(pk=failed_old.pk).update(status=DeliveryStatus.FAILED, completed_at=long_ago)
+    Delivery.objects.filter(pk=cancelled_old.pk).update(
+        status=DeliveryStatus.CANCELLED, completed_at=long_ago
+    )
+    # A delivery still waiting is kept however old it is (and whatever its completed_at says).
+    Delivery.objects.filter(pk=pending_old.pk).update(created_at=long_ago, completed_at=long_ago)
+    assert DeliveryAttempt.objects.filter(delivery=done_old).count() == 1
+
+    assert services.delivery_prune(now=now, batch=2) == 3  # in batches smaller than the work
+
+    assert set(Delivery.objects.values_list("pk", flat=True)) == {done_recent.pk, pending_old.pk}
+    assert not DeliveryAttempt.objects.filter(delivery_id=done_old.pk).exists()
+    assert DeliveryAttempt.objects.filter(delivery=done_recent).count() == 1
+    assert Event.objects.filter(task_id="task-prune").count() == 5  # the event log is not pruned
+    assert services.delivery_prune(now=now) == 0
+
+
+def test_prune_keeps_everything_when_retention_is_zero(receiver, capture, settings):
+    settings.BATON_WEBHOOK_RETENTION_DAYS = 0
+    make_webhook(receiver.url("/all"), ["step.*"])
+    publish(capture, "task-keep", "step.completed")
+    delivery = Delivery.objects.get()
+    attempt(capture, delivery)
+    Delivery.objects.filter(pk=delivery.pk).update(completed_at=timezone.now() - timedelta(days=3650))
+    assert services.delivery_prune() == 0
+    assert Delivery.objects.filter(pk=delivery.pk).exists()

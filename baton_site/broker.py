@@ -9,8 +9,8 @@ none), and claims a message by renaming it into the processed folder (atomic too
 same file) before reading it. File names start with a zero-padded wall-clock timestamp, so that the queue is read
 in publishing order across processes and restarts.
 
-Settings select it with `CELERY_BROKER_TRANSPORT` when REDIS_URL is unset. (It belongs with the Celery app, in
-`baton_site/`; it lives here because webhooks are the first, and so far only, user of the broker.)
+Settings select it with `CELERY_BROKER_TRANSPORT` when REDIS_URL is unset. It sits beside the Celery app
+(`baton_site/celery.py`) because it serves every task, not only the webhooks app's.
 """
 
 from __future__ import annotations
