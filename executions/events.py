@@ -31,8 +31,8 @@ from executions.models import Event, EventStream
 
 logger = logging.getLogger(__name__)
 
-# UPDATE ... RETURNING: PostgreSQL, and SQLite from 3.35.
-_UPDATE_RETURNING = connection.vendor != "sqlite" or sqlite3.sqlite_version_info >= (3, 35)
+# INSERT ... ON CONFLICT ... RETURNING: PostgreSQL, and SQLite from 3.35.
+_UPSERT_RETURNING = connection.vendor != "sqlite" or sqlite3.sqlite_version_info >= (3, 35)
 
 GLOBAL_GROUP = "events.all"
 CHANNEL_MESSAGE_TYPE = "baton.event"
@@ -71,24 +71,24 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 def _allocate(task_id: str, count: int) -> int:
     """Reserve `count` sequence numbers for the task; returns the first. Locks the task's stream row until the
     caller's transaction ends, so sequences also commit in order."""
-    table = connection.ops.quote_name(EventStream._meta.db_table)
+    if _UPSERT_RETURNING:
+        # One statement for a new task and for a known one: create the counter or advance it, and read it back
+        # (the row lock is taken by the INSERT or the UPDATE).
+        table = connection.ops.quote_name(EventStream._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (task_id, last_sequence) VALUES (%s, %s) "  # noqa: S608 (no user input)
+                f"ON CONFLICT (task_id) DO UPDATE SET last_sequence = {table}.last_sequence + excluded.last_sequence "
+                "RETURNING last_sequence",
+                [task_id, count],
+            )
+            (last,) = cursor.fetchone()
+        return int(last) - count + 1
     for _ in range(3):
-        if _UPDATE_RETURNING:
-            # One statement: advance the counter and read it back (the row lock is taken by the UPDATE).
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {table} SET last_sequence = last_sequence + %s WHERE task_id = %s "  # noqa: S608
-                    "RETURNING last_sequence",
-                    [count, task_id],
-                )
-                row = cursor.fetchone()
-            if row is not None:
-                return int(row[0]) - count + 1
-        else:
-            stream = EventStream.objects.select_for_update().filter(task_id=task_id).order_by().first()
-            if stream is not None:
-                EventStream.objects.filter(pk=stream.pk).update(last_sequence=stream.last_sequence + count)
-                return stream.last_sequence + 1
+        stream = EventStream.objects.select_for_update().filter(task_id=task_id).order_by().first()
+        if stream is not None:
+            EventStream.objects.filter(pk=stream.pk).update(last_sequence=stream.last_sequence + count)
+            return stream.last_sequence + 1
         try:
             with transaction.atomic():
                 EventStream.objects.create(task_id=task_id, last_sequence=count)
