@@ -173,30 +173,30 @@ def plan_store(
     return row
 
 
-def _find_nul(value: object, path: str = "plan") -> str | None:
+def _nul_path(value: object, path: str = "plan") -> str | None:
     """The JSON path of the first string holding a NUL character (databases refuse them), or None."""
     if isinstance(value, str):
         return path if "\x00" in value else None
     if isinstance(value, dict):
         for key, item in value.items():
-            found = _find_nul(key, path) or _find_nul(item, f"{path}.{key}")
+            found = _nul_path(key, path) or _nul_path(item, f"{path}.{key}")
             if found:
                 return found
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            found = _find_nul(item, f"{path}[{index}]")
+            found = _nul_path(item, f"{path}[{index}]")
             if found:
                 return found
     return None
 
 
-def _check_lengths(plan: planner.Plan) -> None:
+def _check_lengths(plan: planner.Plan, prefix: str) -> None:
     """Every value fits its column (the planner's dataclasses do not know the database's limits)."""
 
     def check(model: type[models.Model], field: str, value: object, where: str) -> None:
         limit = getattr(model._meta.get_field(field), "max_length", None)
         if isinstance(value, str) and limit is not None and len(value) > limit:
-            raise RuleViolation(f"Invalid plan: {where} is longer than {limit} characters.")
+            raise RuleViolation(f"{prefix}: {where} is longer than {limit} characters.")
 
     for field in (
         "plan_id",
@@ -220,6 +220,31 @@ def _check_lengths(plan: planner.Plan) -> None:
                 check(PlanStep, field, getattr(step, field), f"{where}.{field}")
 
 
+def plan_refuse_nul(data: object, *, prefix: str = "Invalid plan") -> None:
+    """RuleViolation (400) naming the first string of a client's plan dict that holds a NUL character (the
+    databases refuse them; PostgreSQL would fail even a lookup)."""
+    nul_at = _nul_path(data)
+    if nul_at:
+        raise RuleViolation(f"{prefix}: {nul_at} contains a NUL character.")
+
+
+def plan_parse(data: object, *, prefix: str = "Invalid plan", assign_id: bool = False) -> planner.Plan:
+    """A plan dict sent by a client (checked with `plan_refuse_nul` first) as the planner's Plan, every value
+    fitting the column that will hold it; RuleViolation (400) naming the first problem. A missing `created_at`
+    is now; with `assign_id`, a dict without `plan_id` or `task_id` gets a new id."""
+    candidate = dict(data) if isinstance(data, dict) else data
+    if isinstance(candidate, dict):
+        candidate.setdefault("created_at", timezone.now().isoformat(timespec="seconds"))
+        if assign_id and not candidate.get("plan_id") and not candidate.get("task_id"):
+            candidate["plan_id"] = new_plan_id()
+    try:
+        plan = planner.plan_from_dict(candidate)
+    except planner.PlanningError as exc:
+        raise RuleViolation(f"{prefix}: {exc.field}: {exc.message}") from exc
+    _check_lengths(plan, prefix)
+    return plan
+
+
 def plan_store_inline(*, data: dict[str, Any]) -> Plan:
     """Validate a MachinePlan/PlanResponse dict sent by a client and store it; an id already stored wins.
 
@@ -227,23 +252,13 @@ def plan_store_inline(*, data: dict[str, Any]) -> Plan:
     """
     if not isinstance(data, dict):
         raise RuleViolation("plan must be a JSON object.")
-    nul_at = _find_nul(data)
-    if nul_at:
-        raise RuleViolation(f"Invalid plan: {nul_at} contains a NUL character.")
+    plan_refuse_nul(data)
     plan_id = data.get("plan_id") or data.get("task_id")
     if isinstance(plan_id, str) and plan_id:
         existing = Plan.objects.filter(plan_id=plan_id).first()
         if existing is not None:
             return existing
-    candidate = dict(data)
-    if not candidate.get("plan_id") and not candidate.get("task_id"):
-        candidate["plan_id"] = new_plan_id()
-    candidate.setdefault("created_at", timezone.now().isoformat(timespec="seconds"))
-    try:
-        plan = planner.plan_from_dict(candidate)
-    except planner.PlanningError as exc:
-        raise RuleViolation(f"Invalid plan: {exc.field}: {exc.message}") from exc
-    _check_lengths(plan)
+    plan = plan_parse(data, assign_id=True)
     known = set(planner.plan_to_dict(plan))
     extra = {
         key: value

@@ -22,7 +22,14 @@ from plans import planner
 from plans.models import Plan
 from plans.planner.gates import test_gate
 from plans.selectors import plan_get, plan_to_dict
-from plans.services import new_plan_id, plan_generate, plan_store, resolve_project_path
+from plans.services import (
+    new_plan_id,
+    plan_generate,
+    plan_parse,
+    plan_refuse_nul,
+    plan_store,
+    resolve_project_path,
+)
 from pmo import forge
 from pmo.models import (
     SIGNAL_TRANSITIONS,
@@ -144,63 +151,10 @@ def _assign(plan: Plan, project: Project, priority: int, source: str) -> PlanAss
 # --- Forge ----------------------------------------------------------------------------------------------------
 
 
-def _nul_path(value: object, path: str) -> str | None:
-    """The JSON path of the first string holding a NUL character (databases refuse them), else None."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = _nul_path(key, path) or _nul_path(item, f"{path}.{key}")
-            if found:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _nul_path(item, f"{path}[{index}]")
-            if found:
-                return found
-    return None
-
-
-# Longest values the plan tables hold (plans.models); a longer one is refused rather than failing the insert.
-_PLAN_LIMITS = {
-    "plan_id": 120,
-    "phase name": 200,
-    "step_id": 40,
-    "agent_name": 120,
-    "model": 40,
-    "gate_type": 40,
-}
-
-
-def _check_limits(plan: planner.Plan, prefix: str) -> None:
-    values = [("plan_id", plan.plan_id)]
-    for phase in plan.phases:
-        values.append(("phase name", phase.name))
-        if phase.gate is not None:
-            values.append(("gate_type", phase.gate.gate_type))
-        for step in phase.steps:
-            values += [("step_id", step.step_id), ("agent_name", step.agent_name), ("model", step.model)]
-    for label, value in values:
-        if len(value) > _PLAN_LIMITS[label]:
-            raise RuleViolation(f"{prefix}: {label} '{value[:40]}...' is longer than {_PLAN_LIMITS[label]}")
-
-
 def _load_plan(data: object, prefix: str, *, assign_id: bool = False) -> planner.Plan:
     """A client's plan dict as the planner's Plan; RuleViolation (400) naming the first problem."""
-    candidate = dict(data) if isinstance(data, dict) else data
-    if isinstance(candidate, dict):
-        candidate.setdefault("created_at", timezone.now().isoformat(timespec="seconds"))
-        if assign_id and not candidate.get("plan_id") and not candidate.get("task_id"):
-            candidate["plan_id"] = new_plan_id()
-        nul = _nul_path(candidate, "plan")
-        if nul:
-            raise RuleViolation(f"{prefix}: {nul}: NUL characters are not allowed")
-    try:
-        plan = planner.plan_from_dict(candidate)
-    except planner.PlanningError as exc:
-        raise RuleViolation(f"{prefix}: {exc.field}: {exc.message}") from exc
-    _check_limits(plan, prefix)
-    return plan
+    plan_refuse_nul(data, prefix=prefix)
+    return plan_parse(data, prefix=prefix, assign_id=assign_id)
 
 
 def _priority(value: object, fallback: int) -> int:
