@@ -153,7 +153,12 @@ def _serve(args: argparse.Namespace) -> int:
         listener.close()
     if not args.no_worker and not settings.REDIS_URL:
         worker = [sys.executable, "-m", "celery", "-A", "baton_site", "worker", "--pool", "threads"]
-        worker += ["--concurrency", "8", "--loglevel", "WARNING" if args.verbosity < 2 else "INFO"]
+        worker += [
+            "--concurrency",
+            str(settings.BATON_WORKER_THREADS),
+            "--loglevel",
+            "WARNING" if args.verbosity < 2 else "INFO",
+        ]
         supervisor.spawn("celery worker", worker, env)
     token_note = "token required" if settings.BATON_API_TOKEN else "no token: open"
     print(f"baton: serving on http://{args.host}:{args.port}/ ({token_note}); Ctrl-C to stop", flush=True)

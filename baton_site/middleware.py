@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
+from baton_site import rows
 from baton_site.auth import bearer_credential, request_needs_token
 from baton_site.context import current_request_id
 
@@ -251,22 +252,26 @@ def _audited(request: HttpRequest) -> bool:
     return request.method in MUTATING_METHODS and request.path.startswith(("/api/", "/admin/", "/pmo/"))
 
 
+_AUDIT_COLUMNS = ("timestamp", "actor", "method", "route", "path", "target_ids", "status_code", "request_id")
+
+
 def write_audit_entry(request: HttpRequest, response: HttpResponse) -> None:
     from baton_site.models import AuditEntry
 
     match = getattr(request, "resolver_match", None)
     try:
+        values = [
+            timezone.now(),
+            actor_of(request),
+            request.method or "",
+            (match.route if match is not None else "")[:300],
+            request.path[:1000],
+            _target_ids(request, response),
+            response.status_code,
+            getattr(request, "request_id", ""),
+        ]
         with transaction.atomic():  # a savepoint: a failed insert must not poison an enclosing transaction
-            AuditEntry.objects.create(
-                timestamp=timezone.now(),
-                actor=actor_of(request),
-                method=request.method or "",
-                route=(match.route if match is not None else "")[:300],
-                path=request.path[:1000],
-                target_ids=_target_ids(request, response),
-                status_code=response.status_code,
-                request_id=getattr(request, "request_id", ""),
-            )
+            rows.insert(AuditEntry, _AUDIT_COLUMNS, [values])
     except Exception:  # noqa: BLE001 - the audit trail must not turn a served request into an error
         logger.exception("audit entry not written for %s %s", request.method, request.path)
 

@@ -26,6 +26,7 @@ from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from baton_site import rows
 from baton_site.context import current_request_id, server_loop
 from executions.models import Event, EventStream
 
@@ -103,28 +104,50 @@ def publish_many(task_id: str, items: Iterable[tuple[str, dict[str, Any]]]) -> l
     items = list(items)
     if not items:
         return []
+    # Everything that does not need the sequence is built before the transaction: on SQLite its time is the
+    # single writer's.
+    now = timezone.now()
+    request_id = current_request_id.get()
+    events = [
+        Event(
+            event_id=secrets.token_hex(6),
+            task_id=task_id,
+            topic=topic,
+            payload=_json_checked(payload),
+            timestamp=now,
+            request_id=request_id,
+        )
+        for topic, payload in items
+    ]
     # savepoint=False: inside the caller's transaction this adds no SAVEPOINT round trips; alone, it opens one.
     with transaction.atomic(savepoint=False):
-        first = _allocate(task_id, len(items))
-        now = timezone.now()
-        request_id = current_request_id.get()
-        events = [
-            Event(
-                event_id=secrets.token_hex(6),
-                task_id=task_id,
-                sequence=first + offset,
-                topic=topic,
-                payload=_json_checked(payload),
-                timestamp=now,
-                request_id=request_id,
-            )
-            for offset, (topic, payload) in enumerate(items)
-        ]
-        Event.objects.bulk_create(events)
+        first = _allocate(task_id, len(events))
+        for offset, event in enumerate(events):
+            event.sequence = first + offset
+        _insert(events)
         for handler in list(_subscribers):
             handler(events)
         transaction.on_commit(lambda: broadcast(events))
     return events
+
+
+_EVENT_COLUMNS = ("event_id", "task_id", "sequence", "topic", "payload", "timestamp", "request_id")
+
+
+def _insert(events: list[Event]) -> None:
+    """Store new events of one task and give them their ids (one statement for up to 142 events)."""
+    if not rows.can_return_rows():
+        Event.objects.bulk_create(events)
+        return
+    stored = rows.insert(
+        Event,
+        _EVENT_COLUMNS,
+        [[getattr(event, name) for name in _EVENT_COLUMNS] for event in events],
+        returning=("id", "sequence"),
+    )
+    by_sequence = {event.sequence: event for event in events}
+    for pk, sequence in stored:
+        rows.attach(by_sequence[sequence], pk)
 
 
 def publish(task_id: str, topic: str, payload: dict[str, Any]) -> Event:

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from baton_site import rows as table_rows
 from baton_site.errors import ConcurrentModification, NotFound, RuleViolation
 from executions import engine, events
 from executions.models import (
@@ -140,24 +141,28 @@ class _PhaseLoader:
 
 
 def _step_states(execution: Execution, phase_id: int) -> list[engine.StepState]:
-    rows = StepResult.objects.filter(execution=execution, phase_id=phase_id).values_list(
-        "step_id", "status", "attempts"
+    rows = table_rows.values(
+        StepResult,
+        ("step_id", "status", "attempts"),
+        order_by=("id",),  # creation order: the plan's order within the phase
+        execution_id=execution.pk,
+        phase_id=phase_id,
     )
     return [engine.StepState(step_id=s, status=engine.StepStatus(st), attempts=a) for s, st, a in rows]
 
 
+# The plan columns moving an execution reads (its phases and steps load through `_phase_spec`'s cache).
+_LOCKED_PLAN_FIELDS = ("plan_id", "risk_level", "execution_mode", "task_type", "total_steps", "created_at")
+
+
 def _lock(task_id: str) -> Execution:
-    try:
-        # The plan's free text and JSON columns are not needed to move an execution (decoding them on every
-        # call cost more than the rest of the row); they still load on first access.
-        return (
-            Execution.objects.select_for_update()
-            .select_related("plan")
-            .defer("plan__task_summary", "plan__description", "plan__agents", "plan__extra")
-            .get(task_id=task_id)
-        )
-    except Execution.DoesNotExist:
-        raise NotFound(f"Execution '{task_id}' not found") from None
+    """The execution row, locked for the caller's transaction, with the few plan columns it needs (the plan's
+    text and JSON columns stay deferred). The statement is written from the models' metadata: the ORM's compilation
+    of this join cost more than everything else `record` does in the database."""
+    execution = table_rows.fetch_locked(Execution, "plan", _LOCKED_PLAN_FIELDS, task_id=task_id)
+    if execution is None:
+        raise NotFound(f"Execution '{task_id}' not found")
+    return cast(Execution, execution)
 
 
 def _engine_call(function: Callable[..., engine.Outcome], *args: Any, **kwargs: Any) -> engine.Outcome:
@@ -219,7 +224,7 @@ def _apply(
         elif step.status in (engine.StepStatus.COMPLETE, engine.StepStatus.FAILED, engine.StepStatus.SKIPPED):
             values["completed_at"] = now
         values.update(details.get(step.step_id, {}))
-        StepResult.objects.filter(execution=execution, step_id=step.step_id).update(**values)
+        table_rows.update(StepResult, values, execution_id=execution.pk, step_id=step.step_id)
 
     items = [(spec.topic, spec.payload) for spec in before]
     items += [(spec.topic, spec.payload) for spec in outcome.events]
@@ -243,7 +248,10 @@ def _apply(
     if decision_closed or outcome.closed_decision is not None:
         execution.pending_decisions = max(0, execution.pending_decisions - 1)
         update_fields.append("pending_decisions")
-    execution.save(update_fields=list(dict.fromkeys(update_fields)))
+    execution.updated_at = now
+    table_rows.update(
+        Execution, {name: getattr(execution, name) for name in dict.fromkeys(update_fields)}, id=execution.pk
+    )
     published = events.publish_many(execution.task_id, items)
     return published, request_id
 

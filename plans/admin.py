@@ -48,6 +48,11 @@ class PlanPhaseAdmin(admin.ModelAdmin):
 
 @admin.register(PlanOutcome)
 class PlanOutcomeAdmin(admin.ModelAdmin):
+    """Outcomes record how executions ended (the planner learns from them): browse, never edit."""
+
     list_display = ("task_id", "plan", "outcome", "recorded_at")
     list_filter = ("outcome",)
     search_fields = ("task_id", "plan__plan_id")
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+import threading
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Max, Prefetch, QuerySet
 
 from baton_site.errors import NotFound
 from plans import planner
@@ -75,30 +79,78 @@ def plan_to_planner(plan: Plan) -> planner.Plan:
     )
 
 
-def plan_to_dict(plan: Plan) -> dict:
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
     """The contract's PlanResponse / MachinePlan dict for a stored plan."""
     return planner.plan_to_dict(plan_to_planner(plan))
 
 
+class _OutcomeHistory:
+    """The planner's learning history, kept per process and brought up to date by a stamp query.
+
+    Every `POST /plans` needs the latest outcomes with their plans' shapes. Reading them whole each time cost
+    12 ms at 240 outcomes and grows to the limit (500 plans and their phases). Outcome rows are only ever added
+    (by `execution_complete`) or deleted (with their plan; plans and outcomes are read-only in the admin), so a
+    stamp of (row count, highest id, latest time) tells what changed: nothing (one aggregate query), rows added only (those
+    rows are read and merged), or anything else (a full reload). Other processes' writes show on the next call.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int, datetime | None] | None = None
+        self._rows: list[tuple[datetime, int, planner.PastOutcome]] = []  # newest first
+
+    def get(self, limit: int) -> list[planner.PastOutcome]:
+        with self._lock:
+            row = PlanOutcome.objects.aggregate(count=Count("id"), top=Max("id"), latest=Max("recorded_at"))
+            stamp = (row["count"] or 0, row["top"] or 0, row["latest"])
+            if stamp != self._stamp:
+                added = self._read(id__gt=self._stamp[1]) if self._stamp is not None else None
+                if added is not None and self._stamp is not None and len(added) == stamp[0] - self._stamp[0]:
+                    self._rows = sorted([*self._rows, *added], key=lambda row: (row[0], row[1]), reverse=True)
+                else:
+                    self._rows = self._read()
+                self._rows = self._rows[:PATTERN_HISTORY_LIMIT]
+                self._stamp = stamp
+            return [outcome for _, _, outcome in self._rows[:limit]]
+
+    def _read(self, **filters: Any) -> list[tuple[datetime, int, planner.PastOutcome]]:
+        """Outcomes (newest first, at most the limit) with their plans' shapes, in two queries."""
+        rows = list(
+            PlanOutcome.objects.filter(**filters)
+            .order_by("-recorded_at", "-id")
+            .values_list(
+                "recorded_at", "id", "outcome", "plan_id",
+                "plan__plan_id", "plan__task_type", "plan__agents", "plan__stack",
+            )[:PATTERN_HISTORY_LIMIT]
+        )  # fmt: skip
+        phase_names: dict[int, list[str]] = {}
+        for plan_pk, name in (
+            PlanPhase.objects.filter(plan_id__in={row[3] for row in rows})
+            .order_by("plan_id", "phase_id")
+            .values_list("plan_id", "name")
+        ):
+            phase_names.setdefault(plan_pk, []).append(name)
+        return [
+            (
+                recorded_at,
+                pk,
+                planner.PastOutcome(
+                    task_type=task_type,
+                    outcome=outcome,
+                    agents=tuple(agents or ()),
+                    phase_names=tuple(phase_names.get(plan_pk, ())),
+                    stack=stack,
+                    plan_id=plan_id,
+                ),
+            )
+            for recorded_at, pk, outcome, plan_pk, plan_id, task_type, agents, stack in rows
+        ]
+
+
+_history = _OutcomeHistory()
+
+
 def past_outcomes(limit: int = PATTERN_HISTORY_LIMIT) -> list[planner.PastOutcome]:
-    """The most recent execution outcomes with their plans' shapes, for learned patterns (two queries)."""
-    outcomes = list(PlanOutcome.objects.select_related("plan").order_by("-recorded_at", "-id")[:limit])
-    plan_ids = {outcome.plan_id for outcome in outcomes}
-    phase_names: dict[int, list[str]] = {}
-    for plan_pk, name in (
-        PlanPhase.objects.filter(plan_id__in=plan_ids)
-        .order_by("plan_id", "phase_id")
-        .values_list("plan_id", "name")
-    ):
-        phase_names.setdefault(plan_pk, []).append(name)
-    return [
-        planner.PastOutcome(
-            task_type=outcome.plan.task_type,
-            outcome=outcome.outcome,
-            agents=tuple(outcome.plan.agents),
-            phase_names=tuple(phase_names.get(outcome.plan_id, ())),
-            stack=outcome.plan.stack,
-            plan_id=outcome.plan.plan_id,
-        )
-        for outcome in outcomes
-    ]
+    """The most recent execution outcomes (at most PATTERN_HISTORY_LIMIT) with their plans' shapes, for learned
+    patterns. One aggregate query when nothing changed since the last call in this process."""
+    return _history.get(limit)

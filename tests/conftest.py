@@ -4,12 +4,19 @@ import pytest
 from rest_framework.test import APIClient
 
 from baton_site import middleware
+from plans import selectors as plan_selectors
 
 
 @pytest.fixture(autouse=True)
 def _fresh_auth_failure_window(monkeypatch):
     """The failed-authentication throttle counts per process: start every test with a clean slate."""
     monkeypatch.setattr(middleware, "_auth_failures", middleware._FailureWindow())
+
+
+@pytest.fixture(autouse=True)
+def _fresh_outcome_history(monkeypatch):
+    """The planner's outcome history is cached per process; rolled-back test data must not linger in it."""
+    monkeypatch.setattr(plan_selectors, "_history", plan_selectors._OutcomeHistory())
 
 
 @pytest.fixture

@@ -1,37 +1,106 @@
-"""SQLite backend for the embedded default: writers queue on a process-wide lock instead of SQLite's busy handler.
+"""SQLite backend for the embedded default: writers queue on a lock instead of meeting SQLite's sleeping busy handler.
 
 SQLite allows one writer at a time. With `BEGIN IMMEDIATE`, a second writer fails to get the lock and SQLite's busy
-handler makes it sleep in growing steps (up to 100 ms each) before retrying, so under a handful of concurrent
-requests in one server process the tail latency explodes. Taking a process-wide lock before `BEGIN IMMEDIATE` and
-releasing it at commit/rollback queues writers of the same process fairly and without sleeping; SQLite's own busy
-timeout still arbitrates between processes (the server and its worker). Readers outside transactions never take
-the lock (WAL lets them read while one writer commits). On-commit hooks run after the release.
+handler makes it sleep in growing steps (up to 100 ms each) before it retries. Under a steady stream of short write
+transactions from several threads or processes (web requests, the Celery worker, commands), a waiter that has backed
+off to 50 or 100 ms keeps missing the moments the lock is free: throughput falls and the tail grows to seconds.
+
+So every transaction first takes a writer lock, released at commit or rollback:
+1. a `threading.Lock` queues the writers of one process;
+2. then an exclusive `flock` on `<database>.writer-lock`, beside the database file, queues the processes. The
+   kernel wakes a blocked waiter the moment the holder releases it (or dies), so no one sleeps on a timer.
+SQLite's own busy timeout stays as the fallback, for writers that do not take the lock (another program, or a
+statement outside a transaction). Readers outside transactions never take it: WAL lets them read while one writer
+commits. On-commit hooks run after the release.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
+from pathlib import Path
+from typing import Any
 
 from django.db.backends.sqlite3 import base
 
-_write_lock = threading.Lock()
+
+class WriterLock:
+    """The process's writer queue for one SQLite database file, plus the file lock that queues processes."""
+
+    def __init__(self) -> None:
+        self._threads = threading.Lock()
+        self._files: dict[str, int | None] = {}  # lock file path -> descriptor (None: no file lock possible)
+        os.register_at_fork(after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        # A child shares its parent's open file descriptions, and flock locks belong to those: a child must open
+        # its own, or it would hold the lock whenever its parent does. Its inherited thread lock may be held by a
+        # thread that does not exist in the child.
+        for descriptor in self._files.values():
+            if descriptor is not None:
+                os.close(descriptor)
+        self._files = {}
+        self._threads = threading.Lock()
+
+    def _descriptor(self, path: str | None) -> int | None:
+        if path is None:
+            return None
+        if path not in self._files:
+            try:
+                self._files[path] = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError:  # a read-only directory: fall back on SQLite's busy handler between processes
+                self._files[path] = None
+        return self._files[path]
+
+    def acquire(self, path: str | None) -> None:
+        self._threads.acquire()
+        try:
+            descriptor = self._descriptor(path)
+            if descriptor is not None:
+                fcntl.flock(descriptor, fcntl.LOCK_EX)  # blocks without the GIL
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def release(self, path: str | None) -> None:
+        try:
+            descriptor = self._files.get(path) if path is not None else None
+            if descriptor is not None:
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+
+writer_lock = WriterLock()
+
+
+def lock_path(settings_dict: dict[str, Any]) -> str | None:
+    """`<database>.writer-lock` for a database file; None for an in-memory database."""
+    name = str(settings_dict.get("NAME") or "")
+    if not name or name == ":memory:" or "mode=memory" in name:
+        return None
+    if name.startswith("file:"):
+        name = name[len("file:") :].split("?", 1)[0]
+    return str(Path(name).resolve()) + ".writer-lock"
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
     _holds_write_lock = False
+    _lock_path: str | None = None
 
     def get_new_connection(self, conn_params: dict) -> object:
         connection = super().get_new_connection(conn_params)
         # WAL lets readers work while one writer commits. The mode is stored in the database file, so switch only
-        # when needed: asking for it on every new connection takes a lock each time (and under ASGI every request
-        # runs in a fresh thread with a fresh connection).
+        # when needed: asking for it on every new connection takes a lock each time.
         mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
         if str(mode).lower() not in ("wal", "memory"):
             connection.execute("PRAGMA journal_mode=WAL")
+        self._lock_path = lock_path(self.settings_dict)
         return connection
 
     def _start_transaction_under_autocommit(self) -> None:
-        _write_lock.acquire()
+        writer_lock.acquire(self._lock_path)
         self._holds_write_lock = True
         try:
             super()._start_transaction_under_autocommit()
@@ -42,7 +111,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def _release_write_lock(self) -> None:
         if self._holds_write_lock:
             self._holds_write_lock = False
-            _write_lock.release()
+            writer_lock.release(self._lock_path)
 
     def _commit(self) -> None:
         try:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -37,3 +41,68 @@ def test_a_write_waits_for_another_process_that_holds_the_database(tmp_path):
         assert released.is_set()  # the plan could only be stored once the other writer had committed
         stored = requests.get(f"{server.url}/api/v1/plans/{response.json()['plan_id']}", timeout=10)
         assert stored.status_code == 200
+
+
+def test_a_write_queues_behind_the_writer_lock_file_of_another_process(tmp_path):
+    with baton_server(tmp_path, "--no-worker") as server:
+        lock_file = (server.data_dir / "baton.sqlite3").resolve().with_name("baton.sqlite3.writer-lock")
+        with open(lock_file, "a+b") as held:
+            fcntl.flock(held, fcntl.LOCK_EX)  # what another process's write transaction holds
+            released = threading.Event()
+
+            def release_later() -> None:
+                time.sleep(0.5)
+                released.set()
+                fcntl.flock(held, fcntl.LOCK_UN)
+
+            thread = threading.Thread(target=release_later)
+            thread.start()
+            response = requests.post(
+                f"{server.url}/api/v1/plans", json={"description": "Add search"}, timeout=30
+            )
+            thread.join()
+        assert response.status_code == 201, response.text
+        assert released.is_set()  # the server's transaction began only after the lock file was released
+
+
+WRITER = """
+import sys
+import django
+from django.conf import settings
+
+settings.configure(
+    DATABASES={"default": {"ENGINE": "baton_site.db", "NAME": sys.argv[1],
+                           "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 0}}},
+)
+django.setup()
+from django.db import connection, transaction
+
+for _ in range(int(sys.argv[2])):
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT n FROM counter")
+            (n,) = cursor.fetchone()
+            cursor.execute("UPDATE counter SET n = %s", [n + 1])
+"""
+
+
+def test_writer_processes_queue_on_the_lock_without_sqlites_busy_handler(tmp_path):
+    """With SQLite's busy timeout at 0, any overlap of two write transactions would fail at once with
+    'database is locked': four processes making read-modify-write increments all succeed, and none is lost."""
+    database = tmp_path / "counter.sqlite3"
+    with sqlite3.connect(database) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+        setup.execute("CREATE TABLE counter (n INTEGER NOT NULL)")
+        setup.execute("INSERT INTO counter VALUES (0)")
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    writers = [
+        subprocess.Popen([sys.executable, str(script), str(database), "200"], env=env, stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    errors = [writer.communicate(timeout=120)[1].decode() for writer in writers]
+    assert [writer.returncode for writer in writers] == [0, 0, 0, 0], errors
+    with sqlite3.connect(database) as check:
+        assert check.execute("SELECT n FROM counter").fetchone() == (800,)

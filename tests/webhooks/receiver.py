@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +39,9 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     scripts: dict[str, list[int | str]] = field(default_factory=dict)
     extra_headers: dict[str, dict[str, str]] = field(default_factory=dict)
+    close_idle: bool = False  # close each connection after its response (as a receiver without keep-alive)
+    connections: int = 0  # TCP connections accepted
+    _open: set[Any] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _released: threading.Event = field(default_factory=threading.Event)
     _blocked: threading.Event = field(default_factory=threading.Event)
@@ -54,6 +58,14 @@ class Receiver:
 
     def release(self) -> None:
         self._released.set()
+
+    def close_connections(self) -> None:
+        """Close every open connection (kept-alive ones included), as a receiver going away does."""
+        with self._lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def wait_blocked(self, timeout: float) -> bool:
         """True once a request is being held by BLOCK."""
@@ -86,6 +98,17 @@ class Receiver:
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
+            def setup(self) -> None:
+                super().setup()
+                with receiver._lock:
+                    receiver.connections += 1
+                    receiver._open.add(self.connection)
+
+            def finish(self) -> None:
+                with receiver._lock:
+                    receiver._open.discard(self.connection)
+                super().finish()
+
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
@@ -111,6 +134,9 @@ class Receiver:
                     self.send_header("Content-Length", str(len(reply)))
                     self.end_headers()
                     self.wfile.write(reply)
+                    if receiver.close_idle:
+                        self.wfile.flush()
+                        self.close_connection = True
                 except OSError:
                     pass  # the client gave up (timeout, killed worker)
 
@@ -134,3 +160,4 @@ def running_receiver(**options: Any) -> Iterator[Receiver]:
         receiver.release()
         server.shutdown()
         server.server_close()
+        receiver.close_connections()

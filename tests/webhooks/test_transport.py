@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from tests.integration.servers import free_port
-from tests.webhooks.receiver import SLOW
+from tests.webhooks.receiver import SLOW, running_receiver
 from webhooks import transport
 from webhooks.policy import FailureKind
 from webhooks.urlsafety import Target
@@ -167,3 +167,51 @@ def test_tls_keeps_the_host_name_for_sni_and_verifies_the_certificate(tls_server
     assert result.failure is FailureKind.CONNECTION
     assert "certificate" in result.error.lower()
     assert seen == ["hooks.example"]
+
+
+def test_attempts_to_one_checked_address_share_a_kept_alive_connection(receiver):
+    target = target_for(receiver, "/in")
+    for _ in range(3):
+        assert transport.post(target, b"{}", {}, timeout=2).failure is None
+    assert len(receiver.received("/in")) == 3
+    assert receiver.connections == 1
+
+
+def test_a_connection_is_only_reused_for_the_same_checked_address(receiver):
+    assert transport.post(target_for(receiver, "/a"), b"{}", {}, timeout=2).failure is None
+    # Same host name and port, but this check gave another address, where nothing listens (the receiver is
+    # bound to 127.0.0.1 only): the open connection to 127.0.0.1 must not carry the request.
+    other = target_for(receiver, "/a", addresses=("127.0.0.2",))
+    result = transport.post(other, b"{}", {}, timeout=2)
+    assert result.address == "127.0.0.2"
+    assert result.failure is FailureKind.CONNECTION
+    assert len(receiver.received("/a")) == 1
+
+
+def test_a_connection_the_receiver_closed_is_replaced_without_a_failed_attempt(receiver):
+    target = target_for(receiver, "/in")
+    assert transport.post(target, b"{}", {}, timeout=2).failure is None
+    receiver.close_connections()  # the receiver drops its idle keep-alive connection
+    result = transport.post(target, b"{}", {}, timeout=2)
+    assert result.failure is None
+    assert len(receiver.received("/in")) == 2
+    assert receiver.connections == 2
+
+
+def test_receivers_without_keep_alive_get_a_new_connection_each_time():
+    with running_receiver(close_idle=True) as closing:
+        target = target_for(closing, "/in")
+        for _ in range(3):
+            assert transport.post(target, b"{}", {}, timeout=2).failure is None
+        assert len(closing.received("/in")) == 3
+        assert closing.connections == 3
+
+
+def test_an_answer_not_read_to_its_end_closes_its_connection(receiver, monkeypatch):
+    monkeypatch.setattr(transport, "DRAIN_LIMIT", 0)  # so the 12-byte error body is "too long" to drain
+    monkeypatch.setattr(transport, "EXCERPT_BYTES", 4)
+    receiver.script("/big", 500)
+    target = target_for(receiver, "/big")
+    assert transport.post(target, b"{}", {}, timeout=2).status_code == 500
+    assert transport.post(target, b"{}", {}, timeout=2).status_code == 500
+    assert receiver.connections == 2

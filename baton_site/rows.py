@@ -1,0 +1,226 @@
+"""Plain statements built from a model's metadata, for the paths that run hundreds of times a second.
+
+The event bus (events and webhook deliveries), the webhook worker (attempt rows), the audit trail and the engine's
+`record`/`gate` path read and write a few rows each inside the database's single-writer window on SQLite. There the
+ORM spent about three times as long compiling each statement in Python as the database spent running it, and every
+writer in every process waited for that. These helpers write the same statements directly:
+- identifiers come from the model's fields, every value goes through the field's own `get_db_prep_save` (the
+  conversion the ORM applies) and is passed as a query parameter;
+- values read back go through the converters the ORM would apply (backend's, then the field's `from_db_value`);
+- model defaults, signals, `save()` and `auto_now` are not involved: callers pass every column they write.
+Everything else uses the ORM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from typing import Any
+
+from django.db import connections, models
+
+# SQLite before 3.32 allowed 999 parameters per statement; stay under it on every database.
+MAX_PARAMETERS = 999
+
+
+def _column(field: models.Field[Any, Any]) -> str:
+    return field.column  # type: ignore[return-value]  # concrete fields have a column (checked in _fields)
+
+
+@cache
+def _fields(model: type[models.Model], names: tuple[str, ...]) -> list[models.Field[Any, Any]]:
+    fields: list[models.Field[Any, Any]] = []
+    for name in names:
+        field = model._meta.get_field(name)
+        if not isinstance(field, models.Field) or not field.concrete or field.column is None:
+            raise TypeError(f"{model.__name__}.{name} is not a column")
+        fields.append(field)
+    return fields
+
+
+def can_return_rows(using: str = "default") -> bool:
+    """Whether `insert(..., returning=...)` works here (PostgreSQL; SQLite from 3.35)."""
+    return bool(connections[using].features.can_return_rows_from_bulk_insert)
+
+
+def insert(
+    model: type[models.Model],
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    returning: Sequence[str] = (),
+    using: str = "default",
+) -> list[tuple[Any, ...]]:
+    """INSERT `rows` (values in the order of `names`) into the model's table, in as few statements as the
+    parameter limit allows. With `returning`, the listed columns of the new rows, in no promised order (match
+    them on a unique column)."""
+    if not rows:
+        return []
+    connection = connections[using]
+    fields = _fields(model, tuple(names))
+    columns = ", ".join(connection.ops.quote_name(_column(field)) for field in fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    back = ""
+    if returning:
+        if not can_return_rows(using):
+            raise NotImplementedError("this database cannot return rows from an INSERT")
+        back = " RETURNING " + ", ".join(connection.ops.quote_name(name) for name in returning)
+    row_marks = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    per_statement = max(1, MAX_PARAMETERS // len(fields))
+    out: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            params = [
+                field.get_db_prep_save(value, connection)
+                for row in chunk
+                for field, value in zip(fields, row, strict=True)
+            ]
+            values = ", ".join([row_marks] * len(chunk))
+            statement = f"INSERT INTO {table} ({columns}) VALUES {values}{back}"  # noqa: S608 (identifiers only)
+            cursor.execute(statement, params)
+            if returning:
+                out.extend(tuple(row) for row in cursor.fetchall())
+    return out
+
+
+def attach(instance: models.Model, pk: Any, using: str = "default") -> models.Model:
+    """Mark an instance built in Python as the stored row `pk` (as `save()` would have left it)."""
+    instance.pk = pk
+    instance._state.adding = False
+    instance._state.db = using
+    return instance
+
+
+def update(
+    model: type[models.Model], changes: dict[str, Any], *, using: str = "default", **where: Any
+) -> int:
+    """UPDATE the model's table: set `changes` on the rows whose columns equal every `where` value (field names;
+    a foreign key by its `_id` name). Returns the number of rows changed. `auto_now` fields are not touched
+    unless named in `changes`."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    targets = _fields(model, tuple(changes))
+    conditions = _fields(model, tuple(where))
+    assignments = ", ".join(f"{quote(_column(field))} = %s" for field in targets)
+    tests = " AND ".join(f"{quote(_column(field))} = %s" for field in conditions)
+    params = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(targets, changes.values(), strict=True)
+    ]
+    params += [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(conditions, where.values(), strict=True)
+    ]
+    table = quote(model._meta.db_table)
+    statement = f"UPDATE {table} SET {assignments} WHERE {tests}"  # noqa: S608 (identifiers only)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return int(cursor.rowcount)
+
+
+@cache
+def _converters(model: type[models.Model], names: tuple[str, ...], using: str) -> list[tuple[Any, list[Any]]]:
+    """Each column with the converters the ORM would apply to its value as read (backend's, then the field's)."""
+    connection = connections[using]
+    out = []
+    for field in _fields(model, names):
+        column = field.get_col(model._meta.db_table)
+        out.append((column, connection.ops.get_db_converters(column) + column.get_db_converters(connection)))
+    return out
+
+
+def _build(
+    model: type[models.Model], names: tuple[str, ...], values: Sequence[Any], using: str
+) -> models.Model:
+    connection = connections[using]
+    converted = list(values)
+    for index, (column, converters) in enumerate(_converters(model, names, using)):
+        for converter in converters:
+            converted[index] = converter(converted[index], column, connection)
+    return model.from_db(using, [field.attname for field in _fields(model, names)], converted)
+
+
+def fetch_locked(
+    model: type[models.Model],
+    related: str,
+    related_names: Sequence[str],
+    *,
+    using: str = "default",
+    **where: Any,
+) -> models.Model | None:
+    """The one row matching `where` (equality on unique columns), every column loaded, with its `related`
+    foreign-key target joined and loaded with only `related_names` (the rest deferred), locked for update where
+    the database has row locks (on SQLite the caller's IMMEDIATE transaction holds the database). What
+    `select_for_update().select_related(related).only(...)` reads, without compiling the query on every call."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    own = tuple(field.name for field in model._meta.concrete_fields)
+    link = model._meta.get_field(related)
+    if not isinstance(link, models.ForeignKey):
+        raise TypeError(f"{model.__name__}.{related} is not a foreign key")
+    target: type[models.Model] = link.related_model
+    theirs = tuple(dict.fromkeys([target._meta.pk.name, *related_names]))
+    conditions = _fields(model, tuple(where))
+    columns = [f"a.{quote(_column(field))}" for field in _fields(model, own)]
+    columns += [f"b.{quote(_column(field))}" for field in _fields(target, theirs)]
+    statement = (
+        f"SELECT {', '.join(columns)} FROM {quote(model._meta.db_table)} a "  # noqa: S608 (identifiers only)
+        f"INNER JOIN {quote(target._meta.db_table)} b ON b.{quote(_column(link.target_field))} = a.{quote(_column(link))} "
+        "WHERE " + " AND ".join(f"a.{quote(_column(field))} = %s" for field in conditions)
+    )
+    if connection.features.has_select_for_update:
+        statement += " FOR UPDATE"
+    params = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(conditions, where.values(), strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    instance = _build(model, own, row[: len(own)], using)
+    setattr(instance, related, _build(target, theirs, row[len(own) :], using))
+    return instance
+
+
+def values(
+    model: type[models.Model],
+    names: Sequence[str],
+    *,
+    order_by: Sequence[str] = ("id",),
+    using: str = "default",
+    **where: Any,
+) -> list[tuple[Any, ...]]:
+    """`model.objects.filter(**where).order_by(*order_by).values_list(*names)` (equality tests, ascending
+    order), without compiling it."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    wanted = tuple(names)
+    conditions = _fields(model, tuple(where))
+    selected = ", ".join(quote(_column(field)) for field in _fields(model, wanted))
+    tests = " AND ".join(f"{quote(_column(field))} = %s" for field in conditions)
+    statement = f"SELECT {selected} FROM {quote(model._meta.db_table)} WHERE {tests}"  # noqa: S608 (identifiers only)
+    if order_by:
+        statement += " ORDER BY " + ", ".join(
+            quote(_column(field)) for field in _fields(model, tuple(order_by))
+        )
+    params = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(conditions, where.values(), strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        found = cursor.fetchall()
+    converters = _converters(model, wanted, using)
+    if not any(chain for _, chain in converters):
+        return [tuple(row) for row in found]
+    out = []
+    for row in found:
+        item = list(row)
+        for index, (column, chain) in enumerate(converters):
+            for converter in chain:
+                item[index] = converter(item[index], column, connection)
+        out.append(tuple(item))
+    return out
