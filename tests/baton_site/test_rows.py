@@ -1,0 +1,114 @@
+"""`baton_site.rows` must read and write exactly what the ORM would (on SQLite and on PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db.models import Model
+
+from baton_site import rows
+from baton_site.models import AuditEntry
+from executions import services
+from executions.models import Execution, StepResult
+from plans.models import Plan
+from plans.services import plan_store_inline
+from tests.executions.plans import inline_plan
+
+pytestmark = pytest.mark.django_db
+
+
+def start(plan: dict) -> None:
+    services.execution_start(plan=plan_store_inline(data=plan))
+
+
+def field_values(instance: Model, names: list[str]) -> dict[str, object]:
+    return {name: getattr(instance, name) for name in names}
+
+
+def test_insert_stores_what_the_orm_reads_back():
+    stamp = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    names = ("timestamp", "actor", "method", "route", "path", "target_ids", "status_code", "request_id")
+    rows.insert(
+        AuditEntry,
+        names,
+        [
+            [stamp, "user:ann", "POST", "api/v1/x", "/api/v1/x", ["a", "b é"], 201, "req-1"],
+            [stamp, "anonymous", "DELETE", "", "/api/v1/y", [], 404, ""],
+        ],
+    )
+    first, second = AuditEntry.objects.order_by("id")
+    assert field_values(first, list(names)) == {
+        "timestamp": stamp,
+        "actor": "user:ann",
+        "method": "POST",
+        "route": "api/v1/x",
+        "path": "/api/v1/x",
+        "target_ids": ["a", "b é"],
+        "status_code": 201,
+        "request_id": "req-1",
+    }
+    assert (second.method, second.target_ids, second.status_code) == ("DELETE", [], 404)
+
+
+@pytest.mark.skipif(not rows.can_return_rows(), reason="this SQLite cannot return rows from an INSERT")
+def test_insert_returns_the_new_rows_and_splits_at_the_parameter_limit():
+    stamp = datetime(2026, 1, 1, tzinfo=UTC)
+    names = ("timestamp", "actor", "method", "route", "path", "target_ids", "status_code", "request_id")
+    count = rows.MAX_PARAMETERS // len(names) * 2 + 5  # three statements
+    returned = rows.insert(
+        AuditEntry,
+        names,
+        [[stamp, "a", "POST", "", f"/p/{n}", [], 200, f"r{n}"] for n in range(count)],
+        returning=("id", "request_id"),
+    )
+    stored = dict(AuditEntry.objects.values_list("id", "request_id"))
+    assert len(returned) == count == len(stored)
+    assert dict(returned) == stored
+
+
+def test_update_changes_only_the_matching_row():
+    start(inline_plan([[{}, {}]]))
+    execution = Execution.objects.get()
+    changed = rows.update(
+        StepResult, {"status": "complete", "tokens": 7}, execution_id=execution.pk, step_id="0.1"
+    )
+    assert changed == 1
+    assert dict(StepResult.objects.values_list("step_id", "status")) == {"0.0": "running", "0.1": "complete"}
+    assert StepResult.objects.get(step_id="0.1").tokens == 7
+
+
+def test_fetch_locked_reads_every_column_as_the_orm_does():
+    start(inline_plan([[{}, {}], [{}]]))
+    expected = Execution.objects.select_related("plan").get()
+    expected.completed_at = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    expected.cancelled = True
+    expected.open_decision = None
+    expected.save()
+    expected.refresh_from_db()
+    found = rows.fetch_locked(Execution, "plan", ("plan_id", "risk_level"), task_id=expected.task_id)
+    assert isinstance(found, Execution)
+    names = [field.attname for field in Execution._meta.concrete_fields]
+    assert field_values(found, names) == field_values(expected, names)
+    assert (found.plan.pk, found.plan.plan_id, found.plan.risk_level) == (
+        expected.plan.pk,
+        expected.plan.plan_id,
+        expected.plan.risk_level,
+    )
+    assert found.plan.get_deferred_fields() >= {"description", "extra", "agents"}
+    assert found.plan.task_summary == expected.plan.task_summary  # a deferred column still loads on access
+    assert rows.fetch_locked(Execution, "plan", ("plan_id",), task_id="task-none") is None
+    assert isinstance(Plan.objects.get(pk=found.plan.pk), Plan)
+
+
+def test_values_reads_converted_values_in_order():
+    start(inline_plan([[{}, {}, {}]]))
+    execution = Execution.objects.get()
+    read = rows.values(
+        StepResult, ("step_id", "dispatched_at", "attempts"), execution_id=execution.pk, phase_id=0
+    )
+    orm = list(
+        StepResult.objects.filter(execution=execution).values_list("step_id", "dispatched_at", "attempts")
+    )
+    assert read == orm
+    assert isinstance(read[0][1], datetime)
