@@ -106,3 +106,60 @@ def test_writer_processes_queue_on_the_lock_without_sqlites_busy_handler(tmp_pat
     assert [writer.returncode for writer in writers] == [0, 0, 0, 0], errors
     with sqlite3.connect(database) as check:
         assert check.execute("SELECT n FROM counter").fetchone() == (800,)
+
+
+CHECKPOINTED = """
+import sys
+import time
+import django
+from django.conf import settings
+
+settings.configure(
+    DATABASES={"default": {"ENGINE": "baton_site.db", "NAME": sys.argv[1],
+                           "OPTIONS": {"transaction_mode": "IMMEDIATE"}}},
+)
+django.setup()
+from baton_site.db import base
+
+base.CHECKPOINT_POLL_SECONDS = 0.1
+from django.db import connection, transaction
+
+blob = b"x" * 3000
+for _ in range(40):  # about 2,500 pages of log, well past CHECKPOINT_PAGES and under the backstop
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.executemany("INSERT INTO payload (data) VALUES (%s)", [(blob,)] * 50)
+time.sleep(1.5)  # the checkpointer's rounds
+with transaction.atomic():  # a writer after a complete checkpoint starts the log over
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO payload (data) VALUES (%s)", [b"y"])
+with connection.cursor() as cursor:
+    cursor.execute("PRAGMA wal_autocheckpoint")
+    automatic = cursor.fetchone()[0]
+    cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")  # reports the frames the log holds now
+    busy, frames, _ = cursor.fetchone()
+print(automatic, busy, frames)
+"""
+
+
+def test_the_log_is_checkpointed_off_the_writers_path_and_starts_over(tmp_path):
+    database = tmp_path / "log.sqlite3"
+    with sqlite3.connect(database) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+        setup.execute("CREATE TABLE payload (id INTEGER PRIMARY KEY, data BLOB)")
+    script = tmp_path / "checkpointed.py"
+    script.write_text(CHECKPOINTED)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    done = subprocess.run(
+        [sys.executable, str(script), str(database)], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    automatic, busy, frames = map(int, done.stdout.split())
+    # Writers no longer checkpoint every 1,000 pages (only as a backstop) ...
+    assert automatic > 1000
+    # ... yet the log holds only the last transaction: the rest was copied back and the log started over.
+    assert busy == 0
+    assert frames < 50
+    with sqlite3.connect(database) as check:
+        assert check.execute("SELECT count(*) FROM payload").fetchone() == (2001,)
