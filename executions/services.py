@@ -20,7 +20,7 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from baton_site import rows as table_rows
@@ -196,8 +196,10 @@ def _apply(
     step_details: dict[str, dict[str, Any]] | None = None,
     error: str | None = None,
     context_text: str = "",
+    also: Sequence[str] = (),
 ) -> tuple[list[Any], str | None]:
-    """Save the execution and the changed steps, open a decision if asked, publish the events in order."""
+    """Save the execution (its state, plus the fields named in `also`) and the changed steps, open a decision if
+    asked, publish the events in order."""
     now = timezone.now()
     state = outcome.execution
     for name in _STATE_FIELDS:
@@ -205,7 +207,7 @@ def _apply(
         setattr(execution, name, str(value) if isinstance(value, StrEnum) else value)
     execution.open_decision = str(state.open_decision) if state.open_decision else None
     execution.outcome = str(state.outcome) if state.outcome else None
-    update_fields = [*_STATE_FIELDS, "updated_at"]
+    update_fields = [*_STATE_FIELDS, "updated_at", *also]
     if error is not None:
         execution.error = error
         update_fields.append("error")
@@ -279,10 +281,12 @@ def _result(
 
 
 def _new_task_id(plan: Plan) -> str:
-    runs = Execution.objects.filter(plan=plan)
-    if runs.filter(status__in=ACTIVE_STATUSES).exists():
+    runs = Execution.objects.filter(plan=plan).aggregate(
+        total=Count("id"), active=Count("id", filter=Q(status__in=ACTIVE_STATUSES))
+    )
+    if runs["active"]:
         raise ConcurrentModification(f"Plan '{plan.plan_id}' already has an active execution")
-    count = runs.count()
+    count = runs["total"]
     return plan.plan_id if count == 0 else f"{plan.plan_id}-run{count + 1}"
 
 
@@ -293,7 +297,8 @@ def execution_start(*, plan: Plan, max_parallel: int | None = None) -> ActionRes
     parallel = max_parallel or settings.BATON_MAX_PARALLEL
     try:
         with transaction.atomic():
-            Plan.objects.select_for_update().filter(pk=plan.pk).first()  # serialise starts of one plan
+            # Serialise starts of one plan (a row lock on PostgreSQL; SQLite's IMMEDIATE transaction already).
+            Plan.objects.select_for_update().filter(pk=plan.pk).values_list("pk", flat=True).first()
             loader = _PhaseLoader(plan)
             phase_count = plan.phases.count()
             if phase_count == 0:
@@ -502,11 +507,10 @@ def execution_complete(*, task_id: str) -> ActionResult:
         outcome = _engine_call(engine.complete, _state(execution))
         if outcome.duplicate:
             return _result(execution, outcome, [], None)
-        published, _ = _apply(execution, outcome)
         execution.summary = outcome.summary or ""
         execution.error = ""
         execution.finalized = True
-        execution.save(update_fields=["summary", "error", "finalized"])
+        published, _ = _apply(execution, outcome, also=("summary", "error", "finalized"))
         _write_usage(execution)
         _write_retrospective(execution)
     return _result(execution, outcome, published, None)
@@ -524,24 +528,12 @@ def _write_usage(execution: Execution) -> UsageRecord:
         )
         .order_by("agent_name")
     )
-    usage, _ = UsageRecord.objects.update_or_create(
-        task_id=execution.task_id,
-        defaults={
-            "timestamp": timezone.now(),
-            "risk_level": execution.plan.risk_level,
-            "sequencing_mode": execution.plan.execution_mode,
-            "gates_passed": execution.gates_passed,
-            "gates_failed": execution.gates_failed,
-            "outcome": outcome,
-        },
-    )
-    usage.agents_used.all().delete()
     models = dict(PlanStep.objects.filter(plan=execution.plan).values_list("agent_name", "model"))
+    now = timezone.now()
     rows = [
         AgentUsage(
-            usage=usage,
             agent_name=row["agent_name"],
-            timestamp=usage.timestamp,
+            timestamp=now,
             model=models.get(row["agent_name"], ""),
             steps=row["steps"],
             retries=max(0, (row["attempts"] or 0) - row["steps"]),
@@ -551,12 +543,29 @@ def _write_usage(execution: Execution) -> UsageRecord:
         )
         for row in per_agent
     ]
-    usage.total_agents = len(rows)
-    usage.total_tokens = sum(row.estimated_tokens for row in rows)
+    values = {
+        "timestamp": now,
+        "risk_level": execution.plan.risk_level,
+        "sequencing_mode": execution.plan.execution_mode,
+        "gates_passed": execution.gates_passed,
+        "gates_failed": execution.gates_failed,
+        "outcome": outcome,
+        "total_agents": len(rows),
+        "total_tokens": sum(row.estimated_tokens for row in rows),
+    }
+    # The execution's row lock serialises every writer of this task's usage: no savepoint dance needed.
+    usage = UsageRecord.objects.filter(task_id=execution.task_id).first()
+    if usage is None:
+        usage = UsageRecord.objects.create(task_id=execution.task_id, **values)
+    else:
+        for name, value in values.items():
+            setattr(usage, name, value)
+        usage.save(update_fields=list(values))
+        usage.agents_used.all().delete()
     for row in rows:
+        row.usage = usage
         row.task_tokens, row.task_agents = usage.total_tokens, usage.total_agents
     AgentUsage.objects.bulk_create(rows)
-    usage.save(update_fields=["total_agents", "total_tokens"])
     plan_record_outcome(plan=execution.plan, task_id=execution.task_id, outcome=outcome)
     return usage
 
@@ -577,14 +586,17 @@ def _write_retrospective(execution: Execution) -> Retrospective:
     retries = StepResult.objects.filter(execution=execution, attempts__gt=1).count()
     if retries:
         issues.append(f"{retries} step(s) needed a retry.")
-    retro, _ = Retrospective.objects.update_or_create(
-        task_id=execution.task_id,
-        defaults={
-            "outcome": execution.outcome or "",
-            "summary": execution.summary,
-            "highlights": highlights,
-            "issues": issues,
-            "created_at": timezone.now(),
-        },
-    )
+    values = {
+        "outcome": execution.outcome or "",
+        "summary": execution.summary,
+        "highlights": highlights,
+        "issues": issues,
+        "created_at": timezone.now(),
+    }
+    retro = Retrospective.objects.filter(task_id=execution.task_id).first()  # under the execution's lock
+    if retro is None:
+        return Retrospective.objects.create(task_id=execution.task_id, **values)
+    for name, value in values.items():
+        setattr(retro, name, value)
+    retro.save(update_fields=list(values))
     return retro

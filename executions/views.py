@@ -26,7 +26,7 @@ from executions.serializers import (
     UsageQuerySerializer,
     UsageSerializer,
 )
-from plans.selectors import plan_get
+from plans.selectors import plan_row
 from plans.services import plan_store_inline
 
 
@@ -66,7 +66,7 @@ class ExecutionViewSet(viewsets.ViewSet):
         inline = body.validated_data.get("plan")
         if (plan_id is None) == (inline is None):
             raise RuleViolation("Provide exactly one of 'plan_id' or 'plan'.")
-        plan = plan_get(plan_id=plan_id) if plan_id is not None else plan_store_inline(data=inline)
+        plan = plan_row(plan_id=plan_id) if plan_id is not None else plan_store_inline(data=inline)
         result = services.execution_start(plan=plan)
         return Response(
             {"execution": selectors.execution_dict(result.execution), "next_actions": result.next_actions},

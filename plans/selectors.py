@@ -25,6 +25,14 @@ def plan_get(*, plan_id: str) -> Plan:
     return plan
 
 
+def plan_row(*, plan_id: str) -> Plan:
+    """The plan row alone (no phases or steps; one query); NotFound otherwise."""
+    plan = Plan.objects.filter(plan_id=plan_id).first()
+    if plan is None:
+        raise NotFound(f"Plan '{plan_id}' not found")
+    return plan
+
+
 def plan_list() -> QuerySet[Plan]:
     return Plan.objects.order_by("-created_at", "-id")
 

@@ -269,8 +269,11 @@ def plan_store_inline(*, data: dict[str, Any]) -> Plan:
 
 
 def plan_record_outcome(*, plan: Plan, task_id: str, outcome: str) -> PlanOutcome:
-    """Remember how an execution of `plan` ended (idempotent per task)."""
-    record, _ = PlanOutcome.objects.get_or_create(
-        task_id=task_id, defaults={"plan": plan, "outcome": outcome, "recorded_at": timezone.now()}
-    )
+    """Remember how an execution of `plan` ended (idempotent per task; the caller holds the execution's lock, so
+    no savepoint is needed around the insert)."""
+    record = PlanOutcome.objects.filter(task_id=task_id).first()
+    if record is None:
+        record = PlanOutcome.objects.create(
+            plan=plan, task_id=task_id, outcome=outcome, recorded_at=timezone.now()
+        )
     return record
