@@ -29,12 +29,14 @@ from kombu.utils.encoding import bytes_to_str, str_to_bytes
 from kombu.utils.json import dumps, loads
 
 DRAIN_SLICE = 0.1
+LIST_INTERVAL = 0.01
 
 
 class Channel(filesystem.Channel):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._backlogs: dict[str, deque[str]] = {}
+        self._listed_at = float("-inf")
 
     @cached_property
     def staging_folder(self) -> str:
@@ -52,12 +54,15 @@ class Channel(filesystem.Channel):
         os.replace(staging, os.path.join(self.data_folder_out, name))
 
     def _get(self, queue: str) -> Any:
-        # The folder is listed (and sorted) once per batch rather than once per message: with a backlog of n
-        # messages, listing per message would cost O(n^2). Names taken meanwhile by another consumer are skipped.
+        # The folder is listed (and sorted) once for every queue rather than once per message and queue: with a
+        # backlog of n messages, listing per message would cost O(n^2), and the worker's second queue (its remote
+        # control box, nearly always empty) would list the whole backlog on every turn of the consumer loop. An
+        # empty queue is re-listed at most every LIST_INTERVAL seconds (the loop sleeps longer than that between
+        # empty rounds anyway). Names taken meanwhile by another consumer are skipped.
         backlog = self._backlogs.setdefault(queue, deque())
-        if not backlog:
-            suffix = f".{queue}.msg"
-            backlog.extend(sorted(name for name in os.listdir(self.data_folder_in) if name.endswith(suffix)))
+        if not backlog and time.monotonic() - self._listed_at >= LIST_INTERVAL:
+            self._list()
+            backlog = self._backlogs.setdefault(queue, deque())
         while backlog:
             name = backlog.popleft()
             claimed = os.path.join(self.processed_folder, name)
@@ -74,6 +79,17 @@ class Channel(filesystem.Channel):
                         os.remove(claimed)
             return loads(bytes_to_str(payload))
         raise Empty()
+
+    def _list(self) -> None:
+        """Refill every queue's backlog, in publishing order, from one listing of the folder."""
+        self._listed_at = time.monotonic()
+        fresh: dict[str, deque[str]] = {}
+        for name in sorted(os.listdir(self.data_folder_in)):
+            stem, _, suffix = name.rpartition(".")
+            if suffix != "msg" or "." not in stem:
+                continue
+            fresh.setdefault(stem.split(".", 1)[1], deque()).append(name)
+        self._backlogs = fresh
 
 
 class Transport(filesystem.Transport):

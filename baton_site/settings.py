@@ -263,7 +263,7 @@ BATON_STREAM_POLL_INTERVAL = env_float("BATON_STREAM_POLL_INTERVAL", 1.0, minimu
 # Threads per web process for request/response routes (streams need none); each keeps its own DB connection.
 BATON_HTTP_THREADS = env_int("BATON_HTTP_THREADS", 2, minimum=1)
 # Threads of the Celery worker `baton serve` embeds (without REDIS_URL).
-BATON_WORKER_THREADS = env_int("BATON_WORKER_THREADS", 8, minimum=1)
+BATON_WORKER_THREADS = env_int("BATON_WORKER_THREADS", 16, minimum=1)
 BATON_MAX_BODY_BYTES = env_int("BATON_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = BATON_MAX_BODY_BYTES
 BATON_AUTH_FAILURE_LIMIT = env_int("BATON_AUTH_FAILURE_LIMIT", 10, minimum=1)

@@ -88,3 +88,32 @@ def test_a_drain_returns_to_the_worker_loop_quickly(folders, transport, at_least
             with pytest.raises(socket.timeout):
                 conn.drain_events(timeout=2.0)
         assert at_least <= time.monotonic() - started < at_most
+
+
+def test_two_queues_share_one_folder_and_each_reads_its_own_in_order(folders, monkeypatch):
+    from baton_site import broker
+
+    listings = []
+    real_listdir = broker.os.listdir
+    monkeypatch.setattr(broker.os, "listdir", lambda path: listings.append(path) or real_listdir(path))
+    monkeypatch.setattr(broker, "LIST_INTERVAL", 60.0)  # no time-based re-listing while the backlog drains
+    with connection(folders) as conn:
+        busy, idle = conn.SimpleQueue("busy"), conn.SimpleQueue("idle.box")
+        for index in range(100):
+            busy.put({"n": index})
+        received = []
+        for _ in range(100):
+            message = busy.get(timeout=2)
+            received.append(message.payload["n"])
+            message.ack()
+            with pytest.raises(busy.Empty):
+                idle.get(block=False)  # an empty queue polled between the busy one's messages
+        assert received == list(range(100))
+        # Polling the empty queue did not list the backlog again each time (each SimpleQueue has its own channel,
+        # so each lists once).
+        assert len(listings) <= 3
+        monkeypatch.setattr(broker, "LIST_INTERVAL", 0.0)
+        idle.put({"late": True})  # published after the listing: seen once the queue is listed again
+        assert idle.get(timeout=2).payload == {"late": True}
+        busy.close()
+        idle.close()
