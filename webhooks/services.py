@@ -207,7 +207,8 @@ def delivery_create_for_events(new_events: Sequence[Event]) -> list[Delivery]:
     return rows
 
 
-# Every column of a new delivery; the others keep their defaults ("", NULL, 0), written out here.
+# The columns written for a new delivery (values from the instance, model defaults included); the columns left
+# out are nullable and start NULL.
 _DELIVERY_COLUMNS = (
     "delivery_id", "webhook_id", "event_id", "status", "attempts", "failed_attempts", "next_attempt_at",
     "claim_token", "last_error", "created_at",
