@@ -42,7 +42,7 @@ export BATON_DATA_DIR
 BATON_DATA_DIR=$(mktemp -d)
 trap 'rm -rf "$BATON_DATA_DIR"' EXIT
 
-step "mypy (strict: engine, planner, services)"
+step "mypy (strict: engine, planner, services, hot-path SQL helpers)"
 mypy
 
 step "migrations are complete"
