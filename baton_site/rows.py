@@ -38,6 +38,17 @@ def _fields(model: type[models.Model], names: tuple[str, ...]) -> list[models.Fi
     return fields
 
 
+def _prepared(fields: Sequence[models.Field[Any, Any]], values: Sequence[Any], connection: Any) -> list[Any]:
+    """Values as query parameters, each through its field's own conversion (as the ORM does on save)."""
+    return [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)]
+
+
+def _equal(fields: Sequence[models.Field[Any, Any]], connection: Any, alias: str = "") -> str:
+    """`col = %s AND ...` for the fields (columns prefixed with `alias.` when given)."""
+    prefix = f"{alias}." if alias else ""
+    return " AND ".join(f"{prefix}{connection.ops.quote_name(_column(field))} = %s" for field in fields)
+
+
 def can_return_rows(using: str = "default") -> bool:
     """Whether `insert(..., returning=...)` works here (PostgreSQL; SQLite from 3.35)."""
     return bool(connections[using].features.can_return_rows_from_bulk_insert)
@@ -71,11 +82,7 @@ def insert(
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
-            params = [
-                field.get_db_prep_save(value, connection)
-                for row in chunk
-                for field, value in zip(fields, row, strict=True)
-            ]
+            params = [param for row in chunk for param in _prepared(fields, row, connection)]
             values = ", ".join([row_marks] * len(chunk))
             statement = f"INSERT INTO {table} ({columns}) VALUES {values}{back}"  # noqa: S608 (identifiers only)
             cursor.execute(statement, params)
@@ -103,17 +110,10 @@ def update(
     targets = _fields(model, tuple(changes))
     conditions = _fields(model, tuple(where))
     assignments = ", ".join(f"{quote(_column(field))} = %s" for field in targets)
-    tests = " AND ".join(f"{quote(_column(field))} = %s" for field in conditions)
-    params = [
-        field.get_db_prep_save(value, connection)
-        for field, value in zip(targets, changes.values(), strict=True)
-    ]
-    params += [
-        field.get_db_prep_save(value, connection)
-        for field, value in zip(conditions, where.values(), strict=True)
-    ]
+    params = _prepared(targets, list(changes.values()), connection)
+    params += _prepared(conditions, list(where.values()), connection)
     table = quote(model._meta.db_table)
-    statement = f"UPDATE {table} SET {assignments} WHERE {tests}"  # noqa: S608 (identifiers only)
+    statement = f"UPDATE {table} SET {assignments} WHERE {_equal(conditions, connection)}"  # noqa: S608 (identifiers only)
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         return int(cursor.rowcount)
@@ -130,14 +130,18 @@ def _converters(model: type[models.Model], names: tuple[str, ...], using: str) -
     return out
 
 
+def _converted(row: Sequence[Any], converters: list[tuple[Any, list[Any]]], connection: Any) -> list[Any]:
+    item = list(row)
+    for index, (column, chain) in enumerate(converters):
+        for converter in chain:
+            item[index] = converter(item[index], column, connection)
+    return item
+
+
 def _build(
     model: type[models.Model], names: tuple[str, ...], values: Sequence[Any], using: str
 ) -> models.Model:
-    connection = connections[using]
-    converted = list(values)
-    for index, (column, converters) in enumerate(_converters(model, names, using)):
-        for converter in converters:
-            converted[index] = converter(converted[index], column, connection)
+    converted = _converted(values, _converters(model, names, using), connections[using])
     return model.from_db(using, [field.attname for field in _fields(model, names)], converted)
 
 
@@ -167,16 +171,12 @@ def fetch_locked(
     statement = (
         f"SELECT {', '.join(columns)} FROM {quote(model._meta.db_table)} a "  # noqa: S608 (identifiers only)
         f"INNER JOIN {quote(target._meta.db_table)} b ON b.{quote(_column(link.target_field))} = a.{quote(_column(link))} "
-        "WHERE " + " AND ".join(f"a.{quote(_column(field))} = %s" for field in conditions)
+        f"WHERE {_equal(conditions, connection, 'a')}"
     )
     if connection.features.has_select_for_update:
         statement += " FOR UPDATE"
-    params = [
-        field.get_db_prep_save(value, connection)
-        for field, value in zip(conditions, where.values(), strict=True)
-    ]
     with connection.cursor() as cursor:
-        cursor.execute(statement, params)
+        cursor.execute(statement, _prepared(conditions, list(where.values()), connection))
         row = cursor.fetchone()
     if row is None:
         return None
@@ -200,27 +200,15 @@ def values(
     wanted = tuple(names)
     conditions = _fields(model, tuple(where))
     selected = ", ".join(quote(_column(field)) for field in _fields(model, wanted))
-    tests = " AND ".join(f"{quote(_column(field))} = %s" for field in conditions)
-    statement = f"SELECT {selected} FROM {quote(model._meta.db_table)} WHERE {tests}"  # noqa: S608 (identifiers only)
+    statement = f"SELECT {selected} FROM {quote(model._meta.db_table)} WHERE {_equal(conditions, connection)}"  # noqa: S608
     if order_by:
         statement += " ORDER BY " + ", ".join(
             quote(_column(field)) for field in _fields(model, tuple(order_by))
         )
-    params = [
-        field.get_db_prep_save(value, connection)
-        for field, value in zip(conditions, where.values(), strict=True)
-    ]
     with connection.cursor() as cursor:
-        cursor.execute(statement, params)
+        cursor.execute(statement, _prepared(conditions, list(where.values()), connection))
         found = cursor.fetchall()
     converters = _converters(model, wanted, using)
     if not any(chain for _, chain in converters):
         return [tuple(row) for row in found]
-    out = []
-    for row in found:
-        item = list(row)
-        for index, (column, chain) in enumerate(converters):
-            for converter in chain:
-                item[index] = converter(item[index], column, connection)
-        out.append(tuple(item))
-    return out
+    return [tuple(_converted(row, converters, connection)) for row in found]

@@ -216,12 +216,8 @@ _DELIVERY_COLUMNS = (
 
 
 def _enabled_subscriptions() -> list[tuple[int, list[str]]]:
-    """(pk, patterns) of every enabled webhook, in one plain SELECT (this runs in every publishing transaction)."""
-    statement = f"SELECT id, events FROM {_table(Webhook)} WHERE enabled ORDER BY id"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(statement)
-        found = cursor.fetchall()
-    return [(pk, json.loads(events) if isinstance(events, str | bytes) else events) for pk, events in found]
+    """(pk, patterns) of every enabled webhook (this runs in every publishing transaction)."""
+    return table_rows.values(Webhook, ("id", "events"), enabled=True)
 
 
 # --- Attempts -------------------------------------------------------------------------------------------------
@@ -339,26 +335,6 @@ def _datetime(value: datetime | str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _column(name: str) -> tuple[models.Field[Any, Any], str]:
-    """A Delivery field and its column name."""
-    field = Delivery._meta.get_field(name)
-    if not isinstance(field, models.Field) or field.column is None:
-        raise TypeError(f"Delivery.{name} is not a column")
-    return field, field.column
-
-
-def _move_claimed_row(*, delivery_pk: int, token: str, changes: dict[str, Any]) -> bool:
-    """Compare-and-set on a claim: apply `changes` only while the delivery is sending under this token."""
-    targets = [_column(name) for name in changes]
-    columns = ", ".join(f"{connection.ops.quote_name(column)} = %s" for _, column in targets)
-    values = [
-        field.get_db_prep_save(value, connection)
-        for (field, _), value in zip(targets, changes.values(), strict=True)
-    ]
-    statement = f"UPDATE {_table(Delivery)} SET {columns} WHERE id = %s AND status = %s AND claim_token = %s"  # noqa: S608
-    return _sql(statement, [*values, delivery_pk, DeliveryStatus.SENDING.value, token]) == 1
-
-
 def _reset_failures(*, webhook_pk: int) -> None:
     statement = (
         f"UPDATE {_table(Webhook)} SET consecutive_failures = 0 WHERE id = %s AND consecutive_failures > 0"  # noqa: S608
@@ -466,7 +442,17 @@ def delivery_record_attempt(
         changes |= {"status": status, "next_attempt_at": None, "completed_at": finished_at}
     try:
         with transaction.atomic():
-            moved = _move_claimed_row(delivery_pk=claim.delivery_pk, token=claim.token, changes=changes)
+            # Compare-and-set on the claim: the move applies only while the delivery is sending under this token.
+            moved = (
+                table_rows.update(
+                    Delivery,
+                    changes,
+                    id=claim.delivery_pk,
+                    status=DeliveryStatus.SENDING,
+                    claim_token=claim.token,
+                )
+                == 1
+            )
             if not moved and not Delivery.objects.filter(pk=claim.delivery_pk).exists():
                 return None
             attempt = DeliveryAttempt(

@@ -65,6 +65,26 @@ def test_a_write_queues_behind_the_writer_lock_file_of_another_process(tmp_path)
         assert released.is_set()  # the server's transaction began only after the lock file was released
 
 
+# Child processes configure Django themselves (baton_site.db on a bare database), from this checkout.
+SCRIPT_ENV = {
+    **{k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+    "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+}
+
+
+def wal_database(path: Path, *statements: str) -> None:
+    with sqlite3.connect(path) as setup:
+        setup.execute("PRAGMA journal_mode=WAL")
+        for statement in statements:
+            setup.execute(statement)
+
+
+def script_command(folder: Path, source: str, *args: str) -> list[str]:
+    script = folder / "child.py"
+    script.write_text(source)
+    return [sys.executable, str(script), *args]
+
+
 WRITER = """
 import sys
 import django
@@ -90,18 +110,9 @@ def test_writer_processes_queue_on_the_lock_without_sqlites_busy_handler(tmp_pat
     """With SQLite's busy timeout at 0, any overlap of two write transactions would fail at once with
     'database is locked': four processes making read-modify-write increments all succeed, and none is lost."""
     database = tmp_path / "counter.sqlite3"
-    with sqlite3.connect(database) as setup:
-        setup.execute("PRAGMA journal_mode=WAL")
-        setup.execute("CREATE TABLE counter (n INTEGER NOT NULL)")
-        setup.execute("INSERT INTO counter VALUES (0)")
-    script = tmp_path / "writer.py"
-    script.write_text(WRITER)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    writers = [
-        subprocess.Popen([sys.executable, str(script), str(database), "200"], env=env, stderr=subprocess.PIPE)
-        for _ in range(4)
-    ]
+    wal_database(database, "CREATE TABLE counter (n INTEGER NOT NULL)", "INSERT INTO counter VALUES (0)")
+    command = script_command(tmp_path, WRITER, str(database), "200")
+    writers = [subprocess.Popen(command, env=SCRIPT_ENV, stderr=subprocess.PIPE) for _ in range(4)]
     errors = [writer.communicate(timeout=120)[1].decode() for writer in writers]
     assert [writer.returncode for writer in writers] == [0, 0, 0, 0], errors
     with sqlite3.connect(database) as check:
@@ -144,16 +155,9 @@ print(automatic, busy, frames)
 
 def test_the_log_is_checkpointed_off_the_writers_path_and_starts_over(tmp_path):
     database = tmp_path / "log.sqlite3"
-    with sqlite3.connect(database) as setup:
-        setup.execute("PRAGMA journal_mode=WAL")
-        setup.execute("CREATE TABLE payload (id INTEGER PRIMARY KEY, data BLOB)")
-    script = tmp_path / "checkpointed.py"
-    script.write_text(CHECKPOINTED)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    done = subprocess.run(
-        [sys.executable, str(script), str(database)], env=env, capture_output=True, text=True, timeout=120
-    )
+    wal_database(database, "CREATE TABLE payload (id INTEGER PRIMARY KEY, data BLOB)")
+    command = script_command(tmp_path, CHECKPOINTED, str(database))
+    done = subprocess.run(command, env=SCRIPT_ENV, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     automatic, busy, frames = map(int, done.stdout.split())
     # Writers no longer checkpoint every 1,000 pages (only as a backstop) ...
