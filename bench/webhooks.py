@@ -8,7 +8,9 @@ transaction, a Celery message on commit), each stamped with its publish time; th
 
 1. paced: `--events` events at `--rate` events/s, published by `--publishers` processes (as concurrent web
    requests would); reports the rate delivered and the publish-to-delivery latency p50/p99 (from just before the
-   publishing transaction to the receiver's arrival stamp).
+   publishing transaction to the receiver's arrival stamp). It is preceded by two seconds at the same rate (a
+   worker that has just booted warms its threads' connections and code paths), and its clock starts once every
+   publisher has set Django up: a publisher that started late would catch up in a burst that is not the rate.
 2. burst: `--burst` events committed in one transaction, so the worker starts with a full backlog; reports its
    throughput (deliveries/s between the first and the last arrival). This is "sustained by one worker".
 
@@ -40,6 +42,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -212,11 +215,31 @@ def wait_arrivals(arrivals: Arrivals, expected: int, timeout: float) -> list[tup
     return arrivals.take()
 
 
-def _publisher(env: dict[str, str], rate: float, count: int, offset: int, stride: int, start: float) -> float:
-    """One publishing process: events offset, offset+stride, ... each at its due time; returns its busy time."""
+def _publisher(
+    env: dict[str, str],
+    rate: float,
+    count: int,
+    offset: int,
+    stride: int,
+    gates: tuple[Any, Any],
+    start_at: Any,
+    results: Any,
+) -> None:
+    """One publishing process: events offset, offset+stride, ... each at its due time; reports its busy time.
+
+    It sets Django up and publishes one event no webhook matches (database connection, statement paths) before
+    the start is given, so that no publisher starts late and then catches up in a burst."""
     setup_django(env)
+    from baton_site.celery import app
     from executions import events as bus
 
+    bus.publish(f"task-bench-warm-{offset}", "warmup", {})
+    with app.producer_or_acquire() as producer:  # the broker connection a first delivery message would open
+        producer.connection.ensure_connection()
+    ready, go = gates
+    ready.wait(timeout=120)
+    go.wait(timeout=120)
+    start = start_at.value
     busy = 0.0
     for index in range(offset, count, stride):
         pause = start + index / rate - time.time()
@@ -225,22 +248,38 @@ def _publisher(env: dict[str, str], rate: float, count: int, offset: int, stride
         began = time.time()
         bus.publish(f"task-bench-{index % TASKS}", TOPIC, {"published_at": began, "index": index})
         busy += time.time() - began
-    return busy
+    results.put(busy)
 
 
 def paced(
     env: dict[str, str], arrivals: Arrivals, events: int, rate: float, publishers: int
 ) -> dict[str, float]:
-    """`events` events at `rate`/s, from `publishers` processes (as several web requests would publish them)."""
-    start = time.time() + 1.0  # the processes' start-up happens before the first due time
+    """`events` events at `rate`/s, from `publishers` processes (as several web requests would publish them).
+
+    The clock starts once every publisher is ready (two barriers: all set up, then the start time is known)."""
     context = multiprocessing.get_context("spawn")
-    with context.Pool(publishers) as pool:
-        jobs = [
-            pool.apply_async(_publisher, (env, rate, events, offset, publishers, start))
-            for offset in range(publishers)
-        ]
-        for job in jobs:
-            job.get(timeout=600)
+    gates = (context.Barrier(publishers + 1), context.Barrier(publishers + 1))
+    start_at = context.Value("d", 0.0)
+    results = context.Queue()
+    processes = [
+        context.Process(
+            target=_publisher, args=(env, rate, events, offset, publishers, gates, start_at, results)
+        )
+        for offset in range(publishers)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        gates[0].wait(timeout=120)
+        start_at.value = start = time.time() + 0.2
+        gates[1].wait(timeout=120)
+        for _ in processes:
+            results.get(timeout=600)
+    finally:
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
     published_in = time.time() - start
     rows = wait_arrivals(arrivals, events, timeout=120)
     return summarise(rows, events, published_in)
@@ -330,8 +369,9 @@ def main() -> int:
                 "external server" if args.url else ("redis + 1 worker" if args.redis else "embedded worker")
             )
             print(f"webhooks bench ({mode}); receiver {hook_url}", flush=True)
-            # Warm up (worker connections, code paths), then measure.
-            paced(env, arrivals, 50, 50.0, 1)
+            # Warm up for two seconds at the measured rate (a worker that has just booted, its threads' database
+            # and HTTP connections, code paths), then measure.
+            paced(env, arrivals, round(2 * args.rate), args.rate, args.publishers)
             report("paced", paced(env, arrivals, args.events, args.rate, args.publishers))
             if args.burst:
                 cpu_before = process_tree_cpu(pids)

@@ -22,11 +22,11 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.db import IntegrityError, connection, models, transaction
@@ -36,6 +36,8 @@ from django.utils.dateparse import parse_datetime
 
 from baton_site import rows as table_rows
 from baton_site.celery import app as celery_app
+from baton_site.db import group
+from baton_site.db.group import GroupCommit
 from baton_site.errors import NotFound, RuleViolation, ValidationFailed
 from executions import events
 from executions.models import Event
@@ -53,6 +55,7 @@ from webhooks.models import (
 )
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 # Topics delivered only to the webhook they name, never matched against subscriptions.
 UNMATCHED_TOPICS = frozenset({TOPIC_PING})
@@ -250,10 +253,30 @@ def delivery_claim(*, delivery_pk: int, now: datetime | None = None) -> Claim | 
     token = secrets.token_hex(16)
     # A transaction of one statement: on SQLite it queues behind the process's other writers (baton_site.db)
     # instead of meeting their lock in SQLite's sleeping busy handler.
-    with transaction.atomic():
-        if not _claim_row(delivery_pk=delivery_pk, token=token, now=now, stale=stale):
-            return None
+    if not _write(partial(_claim_row, delivery_pk=delivery_pk, token=token, now=now, stale=stale)):
+        return None
     return _load_claim(delivery_pk=delivery_pk, token=token)
+
+
+group_commit = GroupCommit()
+
+
+def group_commit_enable(enabled: bool = True) -> None:
+    """Let this process's delivery writes share transactions (`baton_site.db.group`). The worker turns it on
+    (webhooks.tasks); where it cannot apply (not a SQLite file, or inside a transaction) writes stay separate."""
+    global _group_commit_enabled
+    _group_commit_enabled = enabled
+
+
+_group_commit_enabled = False
+
+
+def _write(operation: Callable[[], _T]) -> _T:
+    """Run a short write operation in a transaction: shared with other threads' ones when group commit is on."""
+    if _group_commit_enabled and group.usable_for(connection):
+        return cast("_T", group_commit.run(operation))
+    with transaction.atomic():
+        return operation()
 
 
 # The statements every delivery runs (claim, load, compare-and-set, failure-count reset) are written in SQL: the
@@ -440,49 +463,52 @@ def delivery_record_attempt(
     else:
         status = DeliveryStatus.SUCCEEDED if succeeded else DeliveryStatus.FAILED
         changes |= {"status": status, "next_attempt_at": None, "completed_at": finished_at}
+    attempt = DeliveryAttempt(
+        delivery_id=claim.delivery_pk,
+        attempt=claim.attempt,
+        started_at=started_at,
+        finished_at=finished_at,
+        duration_ms=result.duration_ms,
+        status_code=result.status_code,
+        error=result.error[:2000],
+        succeeded=succeeded,
+    )
+    attempt_row = [getattr(attempt, name) for name in _ATTEMPT_COLUMNS]
+
+    def move() -> policy.Verdict | None:
+        # Compare-and-set on the claim: the move applies only while the delivery is sending under this token.
+        moved = (
+            table_rows.update(
+                Delivery,
+                changes,
+                id=claim.delivery_pk,
+                status=DeliveryStatus.SENDING,
+                claim_token=claim.token,
+            )
+            == 1
+        )
+        if not moved and not Delivery.objects.filter(pk=claim.delivery_pk).exists():
+            return None
+        table_rows.insert(DeliveryAttempt, _ATTEMPT_COLUMNS, [attempt_row])
+        if not succeeded:
+            transaction.on_commit(
+                partial(failure_log_append, failure_line(attempt=attempt, claim=claim)), robust=True
+            )
+        if not moved:
+            return None
+        if decision.verdict is policy.Verdict.SUCCEEDED:
+            _reset_failures(webhook_pk=claim.webhook_pk)
+        elif decision.verdict is policy.Verdict.FAILED:
+            _webhook_count_failure(webhook_pk=claim.webhook_pk)
+        else:
+            _enqueue_on_commit([claim.delivery_pk], decision.retry_in)
+        return decision.verdict
+
     try:
-        with transaction.atomic():
-            # Compare-and-set on the claim: the move applies only while the delivery is sending under this token.
-            moved = (
-                table_rows.update(
-                    Delivery,
-                    changes,
-                    id=claim.delivery_pk,
-                    status=DeliveryStatus.SENDING,
-                    claim_token=claim.token,
-                )
-                == 1
-            )
-            if not moved and not Delivery.objects.filter(pk=claim.delivery_pk).exists():
-                return None
-            attempt = DeliveryAttempt(
-                delivery_id=claim.delivery_pk,
-                attempt=claim.attempt,
-                started_at=started_at,
-                finished_at=finished_at,
-                duration_ms=result.duration_ms,
-                status_code=result.status_code,
-                error=result.error[:2000],
-                succeeded=succeeded,
-            )
-            table_rows.insert(
-                DeliveryAttempt, _ATTEMPT_COLUMNS, [[getattr(attempt, name) for name in _ATTEMPT_COLUMNS]]
-            )
-            if not succeeded:
-                line = failure_line(attempt=attempt, claim=claim)
-                transaction.on_commit(partial(failure_log_append, line), robust=True)
-            if not moved:
-                return None
-            if decision.verdict is policy.Verdict.SUCCEEDED:
-                _reset_failures(webhook_pk=claim.webhook_pk)
-            elif decision.verdict is policy.Verdict.FAILED:
-                _webhook_count_failure(webhook_pk=claim.webhook_pk)
-            else:
-                _enqueue_on_commit([claim.delivery_pk], decision.retry_in)
+        return _write(move)
     except IntegrityError:  # the delivery was deleted between the statements (its attempt row has no parent)
         logger.warning("delivery %s vanished while its attempt was recorded", claim.delivery_id)
         return None
-    return decision.verdict
 
 
 _ATTEMPT_COLUMNS = (

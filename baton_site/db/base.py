@@ -134,14 +134,20 @@ class Checkpointer:
 checkpointer = Checkpointer()
 
 
-def lock_path(settings_dict: dict[str, Any]) -> str | None:
-    """`<database>.writer-lock` for a database file; None for an in-memory database."""
+def database_file(settings_dict: dict[str, Any]) -> str | None:
+    """The database file named by the settings, as given (not resolved); None for an in-memory database."""
     name = str(settings_dict.get("NAME") or "")
     if not name or name == ":memory:" or "mode=memory" in name:
         return None
     if name.startswith("file:"):
         name = name[len("file:") :].split("?", 1)[0]
-    return str(Path(name).resolve()) + ".writer-lock"
+    return name
+
+
+def lock_path(settings_dict: dict[str, Any]) -> str | None:
+    """`<database>.writer-lock` for a database file; None for an in-memory database."""
+    name = database_file(settings_dict)
+    return None if name is None else str(Path(name).resolve()) + ".writer-lock"
 
 
 class DatabaseWrapper(base.DatabaseWrapper):

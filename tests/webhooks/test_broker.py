@@ -90,6 +90,32 @@ def test_a_drain_returns_to_the_worker_loop_quickly(folders, transport, at_least
         assert at_least <= time.monotonic() - started < at_most
 
 
+def test_a_full_prefetch_window_hands_back_to_the_worker_loop_at_once(folders):
+    # With the window full, only the acknowledgements the worker performs between drains can free it: a drain
+    # that sleeps its polling interval meanwhile leaves finished tasks unacknowledged (and threads idle).
+    folders = {**folders, "polling_interval": 0.5}
+    with connection(folders) as conn:
+        producer = conn.SimpleQueue("test")
+        for index in range(5):
+            producer.put({"n": index})
+        held = []
+        channel = conn.default_channel
+        channel.basic_qos(0, 2, False)
+        with conn.Consumer(
+            Queue("test"), channel=channel, callbacks=[lambda body, message: held.append(message)]
+        ):
+            while len(held) < 2:
+                conn.drain_events(timeout=2.0)
+            started = time.monotonic()
+            with pytest.raises(socket.timeout):
+                conn.drain_events(timeout=2.0)  # two unacknowledged messages: the window is full
+            assert time.monotonic() - started < 0.1
+            held.pop(0).ack()
+            conn.drain_events(timeout=2.0)  # one place free: the next message comes at once
+            assert [message.payload["n"] for message in held] == [1, 2]
+        producer.close()
+
+
 def test_two_queues_share_one_folder_and_each_reads_its_own_in_order(folders, monkeypatch):
     from baton_site import broker
 
