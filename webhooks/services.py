@@ -592,6 +592,8 @@ def delivery_sweep(*, limit: int = 500, now: datetime | None = None) -> list[int
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
+    if not candidates:  # the usual case: no write transaction (on SQLite, no turn of the writer lock)
+        return []
     with transaction.atomic():
         requeued = [
             pk
