@@ -322,9 +322,10 @@ if not REDIS_URL:
     # which stops the worker): see baton_site/broker.py.
     CELERY_BROKER_TRANSPORT = "baton_site.broker:Transport"
     # kombu's virtual transports sleep this long whenever the queue is empty (kombu's default, 1 s, would add up
-    # to a second to every delivery on the filesystem broker).
+    # to a second to every delivery on the filesystem broker). At 0.02 s an idle worker uses about 2% of a core
+    # (1% at 0.05 s), and a delivery waits 10 ms for its message on average instead of 25 ms.
     CELERY_BROKER_TRANSPORT_OPTIONS["polling_interval"] = env_float(
-        "BATON_BROKER_POLL_INTERVAL", 0.05, minimum=0.005
+        "BATON_BROKER_POLL_INTERVAL", 0.02, minimum=0.005
     )
 if not DATABASE_URL:
     # Keep SQLite connections between requests and tasks (PostgreSQL already has conn_max_age above): Celery's
