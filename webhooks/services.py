@@ -14,6 +14,9 @@ Delivery lifecycle (states and moves in `models.DELIVERY_TRANSITIONS`):
 
 Delivery is therefore at least once: a receiver may see a delivery twice (a worker killed after sending, before
 recording), and dedupes on the stable `webhook-id` header.
+
+In a worker on SQLite, the claims and attempt records of concurrent deliveries share transactions (`_write`, group
+commit: baton_site/db/group.py), one turn of the single writer lock for many deliveries.
 """
 
 from __future__ import annotations
