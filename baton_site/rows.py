@@ -212,3 +212,18 @@ def values(
     if not any(chain for _, chain in converters):
         return [tuple(row) for row in found]
     return [tuple(_converted(row, converters, connection)) for row in found]
+
+
+def stamp(model: type[models.Model], name: str, *, using: str = "default") -> tuple[Any, ...]:
+    """`(row count, highest primary key, highest value of column name)` of the model's table, as the database
+    returns them (for telling whether rows were added or removed since the last look, by equality)."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    pk, field = _fields(model, (model._meta.pk.name, name))
+    statement = (
+        f"SELECT COUNT(*), MAX({quote(_column(pk))}), MAX({quote(_column(field))}) "  # noqa: S608 (identifiers only)
+        f"FROM {quote(model._meta.db_table)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+        return tuple(cursor.fetchone())

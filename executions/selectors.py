@@ -90,8 +90,18 @@ def execution_summary_dict(execution: Execution) -> dict[str, Any]:
     }
 
 
-def execution_dict(execution: Execution) -> dict[str, Any]:
-    """ExecutionResponse: counters plus the results of finished steps and every gate run (three queries)."""
+def execution_dict(execution: Execution, *, just_started: bool = False) -> dict[str, Any]:
+    """ExecutionResponse: counters plus the results of finished steps and every gate run (three queries).
+
+    `just_started`: the execution was created by the caller's request, so no step has finished and no gate has run
+    yet (no queries)."""
+    if just_started:
+        return {
+            **execution_summary_dict(execution),
+            "current_step_index": 0,
+            "step_results": [],
+            "gate_results": [],
+        }
     steps = list(
         StepResult.objects.filter(execution=execution, status__in=FINISHED_STEP_STATUSES).order_by(
             "phase_id", "id"

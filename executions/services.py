@@ -98,46 +98,52 @@ def _state(execution: Execution) -> engine.ExecutionState:
     )
 
 
-@functools.lru_cache(maxsize=512)
-def _phase_spec(plan_pk: int, plan_id: str, index: int) -> tuple[int, engine.PhaseSpec]:
-    """The phase at `index` of a plan as (row pk, engine spec). Plans never change once stored, so the spec is
-    cached per process, keyed by the plan's primary key and its unique id: a `record` call then reads no plan
-    rows at all."""
-    phase = (
+@functools.lru_cache(maxsize=128)
+def _plan_phases(plan_pk: int, plan_id: str) -> tuple[engine.PhaseSpec, ...]:
+    """Every phase of a plan as engine specs, read in two queries. Plans never change once stored, so the specs
+    are cached per process, keyed by the plan's primary key and its unique id: `record`, `gate` and the decisions
+    then read no plan rows at all, and a plan's phases are read once, when its execution starts."""
+    phases = list(
         PlanPhase.objects.filter(plan_id=plan_pk)
         .order_by("phase_id")
         .values_list(
             "pk", "phase_id", "name", "gate_type", "gate_command", "gate_description", "requires_approval"
-        )[index]
+        )
     )
-    pk, phase_id, name, gate_type, gate_command, gate_description, requires_approval = phase
-    steps = (
-        PlanStep.objects.filter(phase_id=pk)
-        .order_by("position")
-        .values_list("step_id", "agent_name", "model", "depends_on")
-    )
-    spec = engine.PhaseSpec(
-        phase_id=phase_id,
-        name=name,
-        steps=tuple(
+    steps: dict[int, list[engine.StepSpec]] = {}
+    for phase_pk, step_id, agent, model, depends_on in (
+        PlanStep.objects.filter(plan_id=plan_pk)
+        .order_by("phase_id", "position")
+        .values_list("phase_id", "step_id", "agent_name", "model", "depends_on")
+    ):
+        steps.setdefault(phase_pk, []).append(
             engine.StepSpec(step_id=step_id, agent_name=agent, model=model, depends_on=tuple(depends_on))
-            for step_id, agent, model, depends_on in steps
-        ),
-        gate=engine.GateSpec(gate_type, gate_command or "", gate_description) if gate_type else None,
-        requires_approval=requires_approval,
+        )
+    return tuple(
+        engine.PhaseSpec(
+            phase_id=phase_id,
+            name=name,
+            steps=tuple(steps.get(pk, ())),
+            gate=engine.GateSpec(gate_type, gate_command or "", gate_description) if gate_type else None,
+            requires_approval=requires_approval,
+        )
+        for pk, phase_id, name, gate_type, gate_command, gate_description, requires_approval in phases
     )
-    return pk, spec
 
 
 class _PhaseLoader:
-    """Loads phases of one plan on demand (see `_phase_spec`)."""
+    """The phases of one plan, by index (see `_plan_phases`)."""
 
     def __init__(self, plan: Plan) -> None:
         self.plan_pk = plan.pk
         self.plan_id = plan.plan_id
 
+    @property
+    def phases(self) -> tuple[engine.PhaseSpec, ...]:
+        return _plan_phases(self.plan_pk, self.plan_id)
+
     def __call__(self, index: int) -> engine.PhaseSpec:
-        return _phase_spec(self.plan_pk, self.plan_id, index)[1]
+        return self.phases[index]
 
 
 def _step_states(execution: Execution, phase_id: int) -> list[engine.StepState]:
@@ -151,7 +157,7 @@ def _step_states(execution: Execution, phase_id: int) -> list[engine.StepState]:
     return [engine.StepState(step_id=s, status=engine.StepStatus(st), attempts=a) for s, st, a in rows]
 
 
-# The plan columns moving an execution reads (its phases and steps load through `_phase_spec`'s cache).
+# The plan columns moving an execution reads (its phases and steps load through `_plan_phases`'s cache).
 _LOCKED_PLAN_FIELDS = ("plan_id", "risk_level", "execution_mode", "task_type", "total_steps", "created_at")
 
 
@@ -281,13 +287,12 @@ def _result(
 
 
 def _new_task_id(plan: Plan) -> str:
-    runs = Execution.objects.filter(plan=plan).aggregate(
-        total=Count("id"), active=Count("id", filter=Q(status__in=ACTIVE_STATUSES))
-    )
-    if runs["active"]:
+    statuses = [
+        status for (status,) in table_rows.values(Execution, ("status",), order_by=(), plan_id=plan.pk)
+    ]
+    if any(status in ACTIVE_STATUSES for status in statuses):
         raise ConcurrentModification(f"Plan '{plan.plan_id}' already has an active execution")
-    count = runs["total"]
-    return plan.plan_id if count == 0 else f"{plan.plan_id}-run{count + 1}"
+    return plan.plan_id if not statuses else f"{plan.plan_id}-run{len(statuses) + 1}"
 
 
 def execution_start(*, plan: Plan, max_parallel: int | None = None) -> ActionResult:
@@ -300,7 +305,7 @@ def execution_start(*, plan: Plan, max_parallel: int | None = None) -> ActionRes
             # Serialise starts of one plan (a row lock on PostgreSQL; SQLite's IMMEDIATE transaction already).
             Plan.objects.select_for_update().filter(pk=plan.pk).values_list("pk", flat=True).first()
             loader = _PhaseLoader(plan)
-            phase_count = plan.phases.count()
+            phase_count = len(loader.phases)
             if phase_count == 0:
                 raise RuleViolation(f"Plan '{plan.plan_id}' has no phases")
             execution = Execution.objects.create(
@@ -313,10 +318,14 @@ def execution_start(*, plan: Plan, max_parallel: int | None = None) -> ActionRes
             )
             StepResult.objects.bulk_create(
                 [
-                    StepResult(execution=execution, step_id=s, phase_id=p, agent_name=a)
-                    for s, p, a in PlanStep.objects.filter(plan=plan)
-                    .order_by("phase__phase_id", "position")
-                    .values_list("step_id", "phase__phase_id", "agent_name")
+                    StepResult(
+                        execution=execution,
+                        step_id=step.step_id,
+                        phase_id=phase.phase_id,
+                        agent_name=step.agent_name,
+                    )
+                    for phase in loader.phases
+                    for step in phase.steps
                 ],
                 batch_size=500,
             )
@@ -511,24 +520,31 @@ def execution_complete(*, task_id: str) -> ActionResult:
         execution.error = ""
         execution.finalized = True
         published, _ = _apply(execution, outcome, also=("summary", "error", "finalized"))
-        _write_usage(execution)
-        _write_retrospective(execution)
+        _usage, retried = _write_usage(execution)
+        _write_retrospective(execution, retried_steps=retried)
     return _result(execution, outcome, published, None)
 
 
-def _write_usage(execution: Execution) -> UsageRecord:
-    """The usage record of a finished execution (one aggregate query over its steps)."""
+def _write_usage(execution: Execution) -> tuple[UsageRecord, int]:
+    """The usage record of a finished execution (one aggregate query over its steps), and how many of its steps
+    ran more than once."""
     outcome = execution.outcome or str(engine.TaskOutcome.BLOCK)
-    per_agent = (
+    per_agent = list(
         StepResult.objects.filter(execution=execution)
         .exclude(status=engine.StepStatus.PENDING.value)
         .values("agent_name")
         .annotate(
-            steps=Count("id"), tokens=Sum("tokens"), duration=Sum("duration_ms"), attempts=Sum("attempts")
+            steps=Count("id"),
+            tokens=Sum("tokens"),
+            duration=Sum("duration_ms"),
+            attempts_sum=Sum("attempts"),
+            retried=Count("id", filter=Q(attempts__gt=1)),
         )
         .order_by("agent_name")
     )
-    models = dict(PlanStep.objects.filter(plan=execution.plan).values_list("agent_name", "model"))
+    models = {
+        step.agent_name: step.model for phase in _PhaseLoader(execution.plan).phases for step in phase.steps
+    }
     now = timezone.now()
     rows = [
         AgentUsage(
@@ -536,7 +552,7 @@ def _write_usage(execution: Execution) -> UsageRecord:
             timestamp=now,
             model=models.get(row["agent_name"], ""),
             steps=row["steps"],
-            retries=max(0, (row["attempts"] or 0) - row["steps"]),
+            retries=max(0, (row["attempts_sum"] or 0) - row["steps"]),
             estimated_tokens=row["tokens"] or 0,
             duration_seconds=round((row["duration"] or 0) / 1000, 3),
             outcome=outcome,
@@ -567,10 +583,10 @@ def _write_usage(execution: Execution) -> UsageRecord:
         row.task_tokens, row.task_agents = usage.total_tokens, usage.total_agents
     AgentUsage.objects.bulk_create(rows)
     plan_record_outcome(plan=execution.plan, task_id=execution.task_id, outcome=outcome)
-    return usage
+    return usage, sum(row["retried"] for row in per_agent)
 
 
-def _write_retrospective(execution: Execution) -> Retrospective:
+def _write_retrospective(execution: Execution, *, retried_steps: int) -> Retrospective:
     highlights = []
     issues = []
     if execution.gates_failed == 0 and execution.steps_failed == 0:
@@ -583,9 +599,8 @@ def _write_retrospective(execution: Execution) -> Retrospective:
         issues.append(f"{execution.gates_passed_with_notes} gate(s) passed with notes.")
     if execution.steps_skipped:
         issues.append(f"{execution.steps_skipped} step(s) skipped after failing.")
-    retries = StepResult.objects.filter(execution=execution, attempts__gt=1).count()
-    if retries:
-        issues.append(f"{retries} step(s) needed a retry.")
+    if retried_steps:
+        issues.append(f"{retried_steps} step(s) needed a retry.")
     values = {
         "outcome": execution.outcome or "",
         "summary": execution.summary,

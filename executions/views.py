@@ -69,7 +69,10 @@ class ExecutionViewSet(viewsets.ViewSet):
         plan = plan_row(plan_id=plan_id) if plan_id is not None else plan_store_inline(data=inline)
         result = services.execution_start(plan=plan)
         return Response(
-            {"execution": selectors.execution_dict(result.execution), "next_actions": result.next_actions},
+            {
+                "execution": selectors.execution_dict(result.execution, just_started=True),
+                "next_actions": result.next_actions,
+            },
             status=status.HTTP_201_CREATED,
         )
 

@@ -6,8 +6,9 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Max, Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet
 
+from baton_site import rows
 from baton_site.errors import NotFound
 from plans import planner
 from plans.models import Plan, PlanOutcome, PlanPhase, PlanStep
@@ -104,13 +105,13 @@ class _OutcomeHistory:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._stamp: tuple[int, int, datetime | None] | None = None
+        self._stamp: tuple[int, int, Any] | None = None
         self._rows: list[tuple[datetime, int, planner.PastOutcome]] = []  # newest first
 
     def get(self, limit: int) -> list[planner.PastOutcome]:
         with self._lock:
-            row = PlanOutcome.objects.aggregate(count=Count("id"), top=Max("id"), latest=Max("recorded_at"))
-            stamp = (row["count"] or 0, row["top"] or 0, row["latest"])
+            count, top, latest = rows.stamp(PlanOutcome, "recorded_at")
+            stamp = (count or 0, top or 0, latest)
             if stamp != self._stamp:
                 added = self._read(id__gt=self._stamp[1]) if self._stamp is not None else None
                 if added is not None and self._stamp is not None and len(added) == stamp[0] - self._stamp[0]:

@@ -91,12 +91,13 @@ def plan_create(
     task_type: str | None = None,
     agents: list[str] | None = None,
     project_path: str | None = None,
-) -> Plan:
-    """Plan a task and store the plan."""
+) -> planner.Plan:
+    """Plan a task and store the plan; the plan as stored (what `plan_to_dict(plan_get(...))` reads back)."""
     plan, project = plan_generate(
         description=description, task_type=task_type, agents=agents, project_path=project_path
     )
-    return plan_store(plan=plan, description=description, project_path=str(project))
+    plan_store(plan=plan, description=description, project_path=str(project))
+    return plan
 
 
 def _created_at(value: str) -> datetime:

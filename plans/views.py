@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from baton_site.pagination import BatonPagination
 from baton_site.schema import ERROR_400, ERROR_404, ERROR_422, EnvelopeAutoSchema, page_of
-from plans import selectors, services
+from plans import planner, selectors, services
 from plans.serializers import CreatePlanRequestSerializer, PlanSerializer, PlanSummarySerializer
 
 
@@ -29,9 +29,7 @@ class PlanViewSet(viewsets.ViewSet):
         body = CreatePlanRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         plan = services.plan_create(**body.validated_data)
-        return Response(
-            selectors.plan_to_dict(selectors.plan_get(plan_id=plan.plan_id)), status=status.HTTP_201_CREATED
-        )
+        return Response(planner.plan_to_dict(plan), status=status.HTTP_201_CREATED)
 
     @extend_schema(operation_id="plans_get", tags=["Plans"], responses={200: PlanSerializer, 404: ERROR_404})
     def retrieve(self, request: Request, plan_id: str) -> Response:

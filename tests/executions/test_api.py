@@ -103,6 +103,33 @@ def test_start_by_plan_id_from_the_planner(api, registry):
     assert response.json()["execution"]["task_id"] == plan["plan_id"]
 
 
+@pytest.mark.parametrize(
+    ("phases", "options"),
+    [
+        ([[{}, {"depends_on": ["0.0"]}], [{}]], {}),
+        ([[{}], [{}]], {"gates": [False, True]}),  # no gate: the second phase starts when the first step ends
+        ([[{}]], {"risk_level": "HIGH"}),  # waits on a plan review
+        ([[{}, {}, {}, {}]], {"approvals": [True]}),
+    ],
+)
+def test_start_answers_the_execution_as_it_then_reads(api, phases, options):
+    body = start(api, inline_plan(phases, **options))
+    task_id = body["execution"]["task_id"]
+    assert body["execution"] == api.get(f"/api/v1/executions/{task_id}").json()
+
+
+def test_a_second_run_of_a_plan_answers_its_own_execution(api, registry):
+    plan = api.post("/api/v1/plans", {"description": "Add a CSV export of invoices"}, format="json").json()
+    first = api.post("/api/v1/executions", {"plan_id": plan["plan_id"]}, format="json").json()
+    assert api.post("/api/v1/executions", {"plan_id": plan["plan_id"]}, format="json").status_code == 409
+    api.delete(f"/api/v1/executions/{first['execution']['task_id']}")
+    second = api.post("/api/v1/executions", {"plan_id": plan["plan_id"]}, format="json")
+    assert second.status_code == 201
+    execution = second.json()["execution"]
+    assert execution["task_id"] == f"{plan['plan_id']}-run2"
+    assert execution == api.get(f"/api/v1/executions/{execution['task_id']}").json()
+
+
 def test_plan_response_sent_back_inline_with_task_id_is_accepted(api, registry):
     plan = api.post("/api/v1/plans", {"description": "Document the public API"}, format="json").json()
     machine = dict(plan)
