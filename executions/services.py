@@ -1,9 +1,10 @@
 """Every write to executions: start, record a step, record a gate, apply a human decision, cancel, complete.
 
 Each service opens a transaction, locks the execution row (`select_for_update`; SQLite serialises writers with its
-IMMEDIATE transactions instead), loads only the current phase (its spec and step rows), calls the pure engine, saves
-what the engine's Outcome changed, and publishes the events in the same transaction. The cost of a call therefore
-does not grow with the size of the plan.
+IMMEDIATE transactions instead), reads the step rows of the current phase only, calls the pure engine, saves what
+the engine's Outcome changed, and publishes the events in the same transaction. The plan's phases come from a
+per-process cache, filled when the execution starts (or on the first call after a restart). The cost of a call
+therefore does not grow with the size of the plan.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def _state(execution: Execution) -> engine.ExecutionState:
     )
 
 
-@functools.lru_cache(maxsize=128)
+@functools.lru_cache(maxsize=256)
 def _plan_phases(plan_pk: int, plan_id: str) -> tuple[engine.PhaseSpec, ...]:
     """Every phase of a plan as engine specs, read in two queries. Plans never change once stored, so the specs
     are cached per process, keyed by the plan's primary key and its unique id: `record`, `gate` and the decisions
