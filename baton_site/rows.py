@@ -227,3 +227,18 @@ def stamp(model: type[models.Model], name: str, *, using: str = "default") -> tu
     with connection.cursor() as cursor:
         cursor.execute(statement)
         return tuple(cursor.fetchone())
+
+
+def lock(model: type[models.Model], *, using: str = "default", **where: Any) -> bool:
+    """Lock the rows whose columns equal every `where` value for the caller's transaction, where the database has
+    row locks (`SELECT ... FOR UPDATE`; on SQLite the caller's IMMEDIATE transaction holds the database and this
+    only reads). Whether any row matched."""
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    conditions = _fields(model, tuple(where))
+    statement = f"SELECT 1 FROM {quote(model._meta.db_table)} WHERE {_equal(conditions, connection)}"  # noqa: S608
+    if connection.features.has_select_for_update:
+        statement += " FOR UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(statement, _prepared(conditions, list(where.values()), connection))
+        return cursor.fetchone() is not None

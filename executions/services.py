@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
@@ -39,6 +39,8 @@ from executions.models import (
 from plans.models import Plan, PlanPhase, PlanStep
 from plans.selectors import plan_get, plan_to_dict
 from plans.services import plan_record_outcome
+
+ModelT = TypeVar("ModelT", bound=models.Model)
 
 # Execution columns that mirror engine.ExecutionState, saved after every engine call.
 _STATE_FIELDS = (
@@ -304,7 +306,7 @@ def execution_start(*, plan: Plan, max_parallel: int | None = None) -> ActionRes
     try:
         with transaction.atomic():
             # Serialise starts of one plan (a row lock on PostgreSQL; SQLite's IMMEDIATE transaction already).
-            Plan.objects.select_for_update().filter(pk=plan.pk).values_list("pk", flat=True).first()
+            table_rows.lock(Plan, id=plan.pk)
             loader = _PhaseLoader(plan)
             phase_count = len(loader.phases)
             if phase_count == 0:
@@ -431,6 +433,9 @@ def step_record_result(
     return _result(execution, outcome, published, request_id)
 
 
+_GATE_COLUMNS = ("execution_id", "phase_id", "gate_type", "result", "notes", "recorded_at")
+
+
 def gate_record_result(*, task_id: str, phase_id: int, result: str, notes: str = "") -> ActionResult:
     """Record the current phase's gate: pass/pass_with_notes move on; fail opens a gate_approval decision."""
     with transaction.atomic():
@@ -449,13 +454,9 @@ def gate_record_result(*, task_id: str, phase_id: int, result: str, notes: str =
         )
         if outcome.duplicate:
             return _result(execution, outcome, [], None)
-        GateResult.objects.create(
-            execution=execution,
-            phase_id=phase_id,
-            gate_type=phase.gate.gate_type if phase.gate else "",
-            result=result,
-            notes=notes,
-            recorded_at=timezone.now(),
+        gate_type = phase.gate.gate_type if phase.gate else ""
+        table_rows.insert(
+            GateResult, _GATE_COLUMNS, [(execution.pk, phase_id, gate_type, result, notes, timezone.now())]
         )
         error = None
         if result == "fail":
@@ -526,6 +527,13 @@ def execution_complete(*, task_id: str) -> ActionResult:
     return _result(execution, outcome, published, None)
 
 
+def _existing(model: type[ModelT], **where: Any) -> ModelT | None:
+    """The row matching `where` (a unique column), or None. Finishing an execution usually writes these rows for
+    the first time: the look costs a plain statement, and the ORM loads the row only when there is one."""
+    found = table_rows.values(model, ("id",), order_by=(), **where)
+    return model._default_manager.filter(pk=found[0][0]).first() if found else None
+
+
 def _write_usage(execution: Execution) -> tuple[UsageRecord, int]:
     """The usage record of a finished execution (one aggregate query over its steps), and how many of its steps
     ran more than once."""
@@ -571,7 +579,7 @@ def _write_usage(execution: Execution) -> tuple[UsageRecord, int]:
         "total_tokens": sum(row.estimated_tokens for row in rows),
     }
     # The execution's row lock serialises every writer of this task's usage: no savepoint dance needed.
-    usage = UsageRecord.objects.filter(task_id=execution.task_id).first()
+    usage = _existing(UsageRecord, task_id=execution.task_id)
     if usage is None:
         usage = UsageRecord.objects.create(task_id=execution.task_id, **values)
     else:
@@ -609,7 +617,7 @@ def _write_retrospective(execution: Execution, *, retried_steps: int) -> Retrosp
         "issues": issues,
         "created_at": timezone.now(),
     }
-    retro = Retrospective.objects.filter(task_id=execution.task_id).first()  # under the execution's lock
+    retro = _existing(Retrospective, task_id=execution.task_id)  # under the execution's lock
     if retro is None:
         return Retrospective.objects.create(task_id=execution.task_id, **values)
     for name, value in values.items():

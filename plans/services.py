@@ -12,6 +12,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from agents.models import AgentDefinition
+from baton_site import rows
 from baton_site.errors import RuleViolation
 from plans import planner
 from plans.models import Plan, PlanOutcome, PlanPhase, PlanStep
@@ -47,12 +48,12 @@ def resolve_project_path(project_path: str | None) -> Path:
 
 
 def registry_snapshot() -> list[planner.AgentInfo]:
-    rows = AgentDefinition.objects.values_list(
+    definitions = AgentDefinition.objects.values_list(
         "name", "base_name", "flavor", "category", "model", "description"
     )
     return [
         planner.AgentInfo(name=n, base_name=b, flavor=f, category=c, model=m, description=d)
-        for n, b, f, c, m, d in rows.order_by("name")
+        for n, b, f, c, m, d in definitions.order_by("name")
     ]
 
 
@@ -272,9 +273,7 @@ def plan_store_inline(*, data: dict[str, Any]) -> Plan:
 def plan_record_outcome(*, plan: Plan, task_id: str, outcome: str) -> PlanOutcome:
     """Remember how an execution of `plan` ended (idempotent per task; the caller holds the execution's lock, so
     no savepoint is needed around the insert)."""
-    record = PlanOutcome.objects.filter(task_id=task_id).first()
-    if record is None:
-        record = PlanOutcome.objects.create(
-            plan=plan, task_id=task_id, outcome=outcome, recorded_at=timezone.now()
-        )
-    return record
+    found = rows.values(PlanOutcome, ("id",), order_by=(), task_id=task_id)
+    if found:
+        return PlanOutcome.objects.get(pk=found[0][0])
+    return PlanOutcome.objects.create(plan=plan, task_id=task_id, outcome=outcome, recorded_at=timezone.now())

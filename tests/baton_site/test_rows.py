@@ -112,3 +112,25 @@ def test_values_reads_converted_values_in_order():
     )
     assert read == orm
     assert isinstance(read[0][1], datetime)
+
+
+def test_stamp_tells_added_and_removed_rows_apart():
+    empty = rows.stamp(AuditEntry, "timestamp")
+    assert empty[0] == 0
+    assert empty[1] is None
+    stamp = datetime(2026, 1, 1, tzinfo=UTC)
+    names = ("timestamp", "actor", "method", "route", "path", "target_ids", "status_code", "request_id")
+    rows.insert(AuditEntry, names, [[stamp, "a", "POST", "", "/p", [], 200, "r1"]] * 2)
+    two = rows.stamp(AuditEntry, "timestamp")
+    last = AuditEntry.objects.order_by("id").last()
+    assert (two[0], two[1]) == (2, last.pk)
+    assert rows.stamp(AuditEntry, "timestamp") == two
+    AuditEntry.objects.filter(pk=AuditEntry.objects.order_by("id").first().pk).delete()
+    assert rows.stamp(AuditEntry, "timestamp") != two
+
+
+def test_lock_reports_whether_a_row_matched():
+    start(inline_plan([[{}]]))
+    plan = Plan.objects.get()
+    assert rows.lock(Plan, id=plan.pk) is True
+    assert rows.lock(Plan, id=plan.pk + 1000) is False

@@ -64,3 +64,35 @@ def test_concurrent_resolutions_exactly_one_succeeds(tmp_path):
         # The loser either lost the compare-and-set (409) or arrived after the winner committed (400, not pending).
         assert set(losers) <= {409, 400}
         assert 409 in losers
+
+
+def test_concurrent_starts_of_one_plan_make_one_execution(tmp_path):
+    with baton_server(tmp_path, "--no-worker", "--workers", "2") as server:
+        for _ in range(3):
+            plan = inline_plan([[{}]])
+            plan_id = requests.post(
+                f"{server.url}/api/v1/executions", json={"plan": plan}, timeout=10
+            ).json()["execution"]["plan_id"]
+            requests.delete(f"{server.url}/api/v1/executions/{plan_id}", timeout=10)
+            barrier = threading.Barrier(4)
+            statuses: list[int] = []
+
+            def begin(
+                plan_id: str = plan_id, barrier: threading.Barrier = barrier, statuses: list[int] = statuses
+            ) -> None:
+                session = requests.Session()
+                barrier.wait()
+                response = session.post(
+                    f"{server.url}/api/v1/executions", json={"plan_id": plan_id}, timeout=30
+                )
+                statuses.append(response.status_code)
+
+            threads = [threading.Thread(target=begin) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert sorted(statuses) == [201, 409, 409, 409]
+            listed = requests.get(f"{server.url}/api/v1/executions", params={"limit": 200}, timeout=10).json()
+            runs = [row for row in listed["results"] if row["plan_id"] == plan_id]
+            assert sorted(row["task_id"] for row in runs) == [plan_id, f"{plan_id}-run2"]
