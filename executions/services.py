@@ -21,7 +21,6 @@ from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
-from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from baton_site import rows as table_rows
@@ -534,40 +533,44 @@ def _existing(model: type[ModelT], **where: Any) -> ModelT | None:
     return model._default_manager.filter(pk=found[0][0]).first() if found else None
 
 
+_AGENT_USAGE_COLUMNS = (
+    "usage_id", "agent_name", "timestamp", "model", "steps", "retries", "gate_results", "estimated_tokens",
+    "duration_seconds", "outcome", "task_tokens", "task_agents",
+)  # fmt: skip
+
+
+@dataclass
+class _AgentTotals:
+    steps: int = 0
+    tokens: int = 0
+    duration_ms: int = 0
+    attempts: int = 0
+    retried: int = 0
+
+
 def _write_usage(execution: Execution) -> tuple[UsageRecord, int]:
-    """The usage record of a finished execution (one aggregate query over its steps), and how many of its steps
-    ran more than once."""
+    """The usage record of a finished execution, totalled per agent from its step rows (read in one plain
+    statement), and how many of its steps ran more than once."""
     outcome = execution.outcome or str(engine.TaskOutcome.BLOCK)
-    per_agent = list(
-        StepResult.objects.filter(execution=execution)
-        .exclude(status=engine.StepStatus.PENDING.value)
-        .values("agent_name")
-        .annotate(
-            steps=Count("id"),
-            tokens=Sum("tokens"),
-            duration=Sum("duration_ms"),
-            attempts_sum=Sum("attempts"),
-            retried=Count("id", filter=Q(attempts__gt=1)),
-        )
-        .order_by("agent_name")
-    )
+    totals: dict[str, _AgentTotals] = {}
+    for agent, status, tokens, duration_ms, attempts in table_rows.values(
+        StepResult,
+        ("agent_name", "status", "tokens", "duration_ms", "attempts"),
+        order_by=(),
+        execution_id=execution.pk,
+    ):
+        if status == engine.StepStatus.PENDING.value:
+            continue
+        entry = totals.setdefault(agent, _AgentTotals())
+        entry.steps += 1
+        entry.tokens += tokens or 0
+        entry.duration_ms += duration_ms or 0
+        entry.attempts += attempts or 0
+        entry.retried += 1 if (attempts or 0) > 1 else 0
     models = {
         step.agent_name: step.model for phase in _PhaseLoader(execution.plan).phases for step in phase.steps
     }
     now = timezone.now()
-    rows = [
-        AgentUsage(
-            agent_name=row["agent_name"],
-            timestamp=now,
-            model=models.get(row["agent_name"], ""),
-            steps=row["steps"],
-            retries=max(0, (row["attempts_sum"] or 0) - row["steps"]),
-            estimated_tokens=row["tokens"] or 0,
-            duration_seconds=round((row["duration"] or 0) / 1000, 3),
-            outcome=outcome,
-        )
-        for row in per_agent
-    ]
     values = {
         "timestamp": now,
         "risk_level": execution.plan.risk_level,
@@ -575,8 +578,8 @@ def _write_usage(execution: Execution) -> tuple[UsageRecord, int]:
         "gates_passed": execution.gates_passed,
         "gates_failed": execution.gates_failed,
         "outcome": outcome,
-        "total_agents": len(rows),
-        "total_tokens": sum(row.estimated_tokens for row in rows),
+        "total_agents": len(totals),
+        "total_tokens": sum(entry.tokens for entry in totals.values()),
     }
     # The execution's row lock serialises every writer of this task's usage: no savepoint dance needed.
     usage = _existing(UsageRecord, task_id=execution.task_id)
@@ -587,12 +590,29 @@ def _write_usage(execution: Execution) -> tuple[UsageRecord, int]:
             setattr(usage, name, value)
         usage.save(update_fields=list(values))
         usage.agents_used.all().delete()
-    for row in rows:
-        row.usage = usage
-        row.task_tokens, row.task_agents = usage.total_tokens, usage.total_agents
-    AgentUsage.objects.bulk_create(rows)
+    table_rows.insert(
+        AgentUsage,
+        _AGENT_USAGE_COLUMNS,
+        [
+            (
+                usage.pk,
+                agent,
+                now,
+                models.get(agent, ""),
+                entry.steps,
+                max(0, entry.attempts - entry.steps),
+                [],
+                entry.tokens,
+                round(entry.duration_ms / 1000, 3),
+                outcome,
+                usage.total_tokens,
+                usage.total_agents,
+            )
+            for agent, entry in sorted(totals.items())
+        ],
+    )
     plan_record_outcome(plan=execution.plan, task_id=execution.task_id, outcome=outcome)
-    return usage, sum(row["retried"] for row in per_agent)
+    return usage, sum(entry.retried for entry in totals.values())
 
 
 def _write_retrospective(execution: Execution, *, retried_steps: int) -> Retrospective:

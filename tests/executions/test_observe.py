@@ -113,3 +113,38 @@ def test_empty_dashboard(api):
     assert body["metrics"]["total_tasks"] == 0
     assert body["metrics"]["gate_pass_rate"] is None
     assert "No finished tasks yet." in body["dashboard_markdown"]
+
+
+def test_usage_of_a_task_with_a_retried_step(api):
+    plan = inline_plan([[{}, {"agent": "code-reviewer"}, {}]])
+    task_id = start(api, plan)["execution"]["task_id"]
+    record(api, task_id, "0.0", tokens=100, duration_ms=1500)
+    record(api, task_id, "0.1", agent="code-reviewer", status="failed", output_summary="flaky")
+    from decisions.models import DecisionRequest
+    from executions.models import Retrospective
+
+    decision = DecisionRequest.objects.get(task_id=task_id, status="pending")
+    api.post(f"/api/v1/decisions/{decision.request_id}/resolve", {"option": "retry"}, format="json")
+    record(api, task_id, "0.1", agent="code-reviewer", tokens=40, duration_ms=250)
+    record(api, task_id, "0.2", tokens=60, duration_ms=500)
+    gate(api, task_id, 0, "pass")
+    assert api.post(f"/api/v1/executions/{task_id}/complete").status_code == 200
+
+    usage = api.get("/api/v1/usage").json()
+    assert usage["summary"]["total_tokens"] == 200
+    (row,) = usage["records"]
+    assert row["total_agents"] == 2
+    agents = {agent["name"]: agent for agent in row["agents_used"]}
+    assert agents["backend-engineer--python"] | {"gate_results": None} == {
+        "name": "backend-engineer--python",
+        "model": "sonnet",
+        "steps": 2,
+        "retries": 0,
+        "gate_results": None,
+        "estimated_tokens": 160,
+        "duration_seconds": 2.0,
+    }
+    assert (agents["code-reviewer"]["steps"], agents["code-reviewer"]["retries"]) == (1, 1)
+    assert agents["code-reviewer"]["estimated_tokens"] == 40
+    assert agents["code-reviewer"]["duration_seconds"] == 0.25
+    assert "1 step(s) needed a retry." in Retrospective.objects.get(task_id=task_id).issues
