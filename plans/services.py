@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import models, transaction
@@ -113,8 +113,8 @@ def _created_at(value: str) -> datetime:
 def plan_store(
     *, plan: planner.Plan, description: str = "", project_path: str = "", extra: dict[str, Any] | None = None
 ) -> Plan:
-    """Store a planner Plan as rows (phases and steps in two bulk inserts). The plan id must be new."""
-    if Plan.objects.filter(plan_id=plan.plan_id).exists():
+    """Store a planner Plan as rows (phases and steps in two plain inserts). The plan id must be new."""
+    if rows.values(Plan, ("id",), order_by=(), plan_id=plan.plan_id):
         raise RuleViolation(f"A plan with id '{plan.plan_id}' already exists.")
     row = Plan.objects.create(
         plan_id=plan.plan_id,
@@ -134,45 +134,62 @@ def plan_store(
         extra=extra or {},
         created_at=_created_at(plan.created_at),
     )
-    phases = PlanPhase.objects.bulk_create(
+    phase_rows = [
+        (
+            row.pk,
+            phase.phase_id,
+            phase.name,
+            phase.requires_approval,
+            phase.gate.gate_type if phase.gate else None,
+            phase.gate.command if phase.gate else None,
+            phase.gate.description if phase.gate else "",
+            list(phase.gate.fail_on) if phase.gate else [],
+        )
+        for phase in plan.phases
+    ]
+    if rows.can_return_rows():
+        phase_pks = dict(
+            cast(
+                list[tuple[int, int]],
+                rows.insert(PlanPhase, _PHASE_COLUMNS, phase_rows, returning=("phase_id", "id")),
+            )
+        )
+    else:  # an SQLite before 3.35: read the new phases' ids back
+        rows.insert(PlanPhase, _PHASE_COLUMNS, phase_rows)
+        phase_pks = dict(PlanPhase.objects.filter(plan=row).values_list("phase_id", "id"))
+    rows.insert(
+        PlanStep,
+        _STEP_COLUMNS,
         [
-            PlanPhase(
-                plan=row,
-                phase_id=phase.phase_id,
-                name=phase.name,
-                requires_approval=phase.requires_approval,
-                gate_type=phase.gate.gate_type if phase.gate else None,
-                gate_command=phase.gate.command if phase.gate else None,
-                gate_description=phase.gate.description if phase.gate else "",
-                gate_fail_on=list(phase.gate.fail_on) if phase.gate else [],
+            (
+                row.pk,
+                phase_pks[phase.phase_id],
+                step.step_id,
+                position,
+                step.agent_name,
+                step.task_description,
+                step.model,
+                list(step.depends_on),
+                list(step.deliverables),
+                list(step.allowed_paths),
+                list(step.blocked_paths),
+                list(step.context_files),
             )
             for phase in plan.phases
-        ]
-    )
-    if any(phase.pk is None for phase in phases):  # backends that do not return ids from bulk inserts
-        phases = list(row.phases.order_by("phase_id"))
-    PlanStep.objects.bulk_create(
-        [
-            PlanStep(
-                plan=row,
-                phase=phase_row,
-                step_id=step.step_id,
-                position=position,
-                agent_name=step.agent_name,
-                task_description=step.task_description,
-                model=step.model,
-                depends_on=list(step.depends_on),
-                deliverables=list(step.deliverables),
-                allowed_paths=list(step.allowed_paths),
-                blocked_paths=list(step.blocked_paths),
-                context_files=list(step.context_files),
-            )
-            for phase, phase_row in zip(plan.phases, phases, strict=True)
             for position, step in enumerate(phase.steps)
         ],
-        batch_size=500,
     )
     return row
+
+
+_PHASE_COLUMNS = (
+    "plan_id", "phase_id", "name", "requires_approval", "gate_type", "gate_command", "gate_description",
+    "gate_fail_on",
+)  # fmt: skip
+_STEP_COLUMNS = (
+    "plan_id", "phase_id", "step_id", "position", "agent_name", "task_description", "model", "depends_on",
+    "deliverables", "allowed_paths", "blocked_paths", "context_files",
+)  # fmt: skip
 
 
 def _nul_path(value: object, path: str = "plan") -> str | None:

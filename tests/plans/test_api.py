@@ -205,3 +205,16 @@ def test_learned_pattern_after_enough_shipped_runs(api, registry, python_project
     learned = create(api, description=description, project_path=str(python_project)).json()
     assert learned["pattern_source"]
     assert "new-feature" in learned["pattern_source"]
+
+
+def test_storing_a_plan_id_twice_is_refused_and_keeps_the_first(api, registry):
+    from baton_site.errors import RuleViolation
+    from plans import planner
+    from plans.services import plan_store
+
+    created = create(api, description="Add a CSV export of invoices").json()
+    again = planner.plan_from_dict({**created, "task_summary": "Something else"})
+    with pytest.raises(RuleViolation, match="already exists"):
+        plan_store(plan=again)
+    assert Plan.objects.filter(plan_id=created["plan_id"]).count() == 1
+    assert api.get(f"/api/v1/plans/{created['plan_id']}").json() == created
