@@ -297,6 +297,13 @@ def _new_task_id(plan: Plan) -> str:
     return plan.plan_id if not statuses else f"{plan.plan_id}-run{len(statuses) + 1}"
 
 
+# The columns of a step's row when its execution starts; `dispatched_at` and `completed_at` start NULL.
+_NEW_STEP_COLUMNS = (
+    "execution_id", "step_id", "phase_id", "agent_name", "status", "attempts", "output_summary", "tokens",
+    "duration_ms", "error",
+)  # fmt: skip
+
+
 def execution_start(*, plan: Plan, max_parallel: int | None = None) -> ActionResult:
     """Start executing a stored plan: creates the execution and a pending row per step, then lets the engine
     start (a HIGH/CRITICAL plan first opens a plan_review decision). The task id is the plan id for the first
@@ -318,18 +325,15 @@ def execution_start(*, plan: Plan, max_parallel: int | None = None) -> ActionRes
                 max_parallel=parallel,
                 started_at=timezone.now(),
             )
-            StepResult.objects.bulk_create(
+            pending = str(engine.StepStatus.PENDING)
+            table_rows.insert(
+                StepResult,
+                _NEW_STEP_COLUMNS,
                 [
-                    StepResult(
-                        execution=execution,
-                        step_id=step.step_id,
-                        phase_id=phase.phase_id,
-                        agent_name=step.agent_name,
-                    )
+                    (execution.pk, step.step_id, phase.phase_id, step.agent_name, pending, 0, "", 0, 0, "")
                     for phase in loader.phases
                     for step in phase.steps
                 ],
-                batch_size=500,
             )
             outcome = _engine_call(
                 engine.start,
