@@ -1,7 +1,8 @@
 """Plain statements built from a model's metadata, for the paths that run hundreds of times a second.
 
-The event bus (events and webhook deliveries), the webhook worker (attempt rows), the audit trail and the engine's
-`record`/`gate` path read and write a few rows each inside the database's single-writer window on SQLite. There the
+The event bus (events and webhook deliveries), the webhook worker (attempt rows), the audit trail, storing a plan
+and the engine's start/record/gate/complete paths read and write a few rows each inside the database's
+single-writer window on SQLite. There the
 ORM spent about three times as long compiling each statement in Python as the database spent running it, and every
 writer in every process waited for that. These helpers write the same statements directly:
 - identifiers come from the model's fields, every value goes through the field's own `get_db_prep_save` (the
