@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connections, models
+
+ModelT = TypeVar("ModelT", bound=models.Model)
 
 # SQLite before 3.32 allowed 999 parameters per statement; stay under it on every database.
 MAX_PARAMETERS = 999
@@ -243,3 +245,11 @@ def lock(model: type[models.Model], *, using: str = "default", **where: Any) -> 
     with connection.cursor() as cursor:
         cursor.execute(statement, _prepared(conditions, list(where.values()), connection))
         return cursor.fetchone() is not None
+
+
+def find(model: type[ModelT], *, using: str = "default", **where: Any) -> ModelT | None:
+    """The row whose columns equal every `where` value (a unique column), loaded by the ORM, or None. The look-up
+    is a plain statement, so a miss (the usual case where a row is about to be written for the first time) costs
+    no query compilation."""
+    found = values(model, (model._meta.pk.name,), order_by=(), using=using, **where)
+    return model._default_manager.using(using).filter(pk=found[0][0]).first() if found else None

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from baton_site import rows as table_rows
@@ -38,8 +38,6 @@ from executions.models import (
 from plans.models import Plan, PlanPhase, PlanStep
 from plans.selectors import plan_get, plan_to_dict
 from plans.services import plan_record_outcome
-
-ModelT = TypeVar("ModelT", bound=models.Model)
 
 # Execution columns that mirror engine.ExecutionState, saved after every engine call.
 _STATE_FIELDS = (
@@ -530,13 +528,6 @@ def execution_complete(*, task_id: str) -> ActionResult:
     return _result(execution, outcome, published, None)
 
 
-def _existing(model: type[ModelT], **where: Any) -> ModelT | None:
-    """The row matching `where` (a unique column), or None. Finishing an execution usually writes these rows for
-    the first time: the look costs a plain statement, and the ORM loads the row only when there is one."""
-    found = table_rows.values(model, ("id",), order_by=(), **where)
-    return model._default_manager.filter(pk=found[0][0]).first() if found else None
-
-
 _AGENT_USAGE_COLUMNS = (
     "usage_id", "agent_name", "timestamp", "model", "steps", "retries", "gate_results", "estimated_tokens",
     "duration_seconds", "outcome", "task_tokens", "task_agents",
@@ -586,7 +577,7 @@ def _write_usage(execution: Execution) -> tuple[UsageRecord, int]:
         "total_tokens": sum(entry.tokens for entry in totals.values()),
     }
     # The execution's row lock serialises every writer of this task's usage: no savepoint dance needed.
-    usage = _existing(UsageRecord, task_id=execution.task_id)
+    usage = table_rows.find(UsageRecord, task_id=execution.task_id)
     if usage is None:
         usage = UsageRecord.objects.create(task_id=execution.task_id, **values)
     else:
@@ -641,7 +632,7 @@ def _write_retrospective(execution: Execution, *, retried_steps: int) -> Retrosp
         "issues": issues,
         "created_at": timezone.now(),
     }
-    retro = _existing(Retrospective, task_id=execution.task_id)  # under the execution's lock
+    retro = table_rows.find(Retrospective, task_id=execution.task_id)  # under the execution's lock
     if retro is None:
         return Retrospective.objects.create(task_id=execution.task_id, **values)
     for name, value in values.items():

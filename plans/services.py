@@ -290,7 +290,7 @@ def plan_store_inline(*, data: dict[str, Any]) -> Plan:
 def plan_record_outcome(*, plan: Plan, task_id: str, outcome: str) -> PlanOutcome:
     """Remember how an execution of `plan` ended (idempotent per task; the caller holds the execution's lock, so
     no savepoint is needed around the insert)."""
-    found = rows.values(PlanOutcome, ("id",), order_by=(), task_id=task_id)
-    if found:
-        return PlanOutcome.objects.get(pk=found[0][0])
+    existing = rows.find(PlanOutcome, task_id=task_id)
+    if existing is not None:
+        return existing
     return PlanOutcome.objects.create(plan=plan, task_id=task_id, outcome=outcome, recorded_at=timezone.now())

@@ -134,3 +134,12 @@ def test_lock_reports_whether_a_row_matched():
     plan = Plan.objects.get()
     assert rows.lock(Plan, id=plan.pk) is True
     assert rows.lock(Plan, id=plan.pk + 1000) is False
+
+
+def test_find_loads_the_matching_row_or_none():
+    start(inline_plan([[{}]]))
+    execution = Execution.objects.get()
+    found = rows.find(Execution, task_id=execution.task_id)
+    assert isinstance(found, Execution)
+    assert (found.pk, found.status, found.plan_id) == (execution.pk, execution.status, execution.plan_id)
+    assert rows.find(Execution, task_id="task-none") is None

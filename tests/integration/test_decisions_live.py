@@ -30,32 +30,33 @@ def open_gate_decision(url: str) -> str:
     return decisions["decisions"][0]["request_id"]
 
 
+def post_at_once(url: str, bodies: list[dict]) -> list[int]:
+    """POST each body to `url` from its own thread and connection, released together; the status codes."""
+    barrier = threading.Barrier(len(bodies))
+    statuses: list[int] = []
+
+    def post(body: dict) -> None:
+        session = requests.Session()
+        barrier.wait()
+        statuses.append(session.post(url, json=body, timeout=30).status_code)
+
+    threads = [threading.Thread(target=post, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
 def test_concurrent_resolutions_exactly_one_succeeds(tmp_path):
     with baton_server(tmp_path, "--no-worker") as server:
         losers = []
         for _ in range(5):
             request_id = open_gate_decision(server.url)
-            barrier = threading.Barrier(2)
-            statuses: list[int] = []
-
-            def resolve(
-                option: str,
-                request_id: str = request_id,
-                barrier: threading.Barrier = barrier,
-                statuses: list[int] = statuses,
-            ) -> None:
-                session = requests.Session()
-                barrier.wait()
-                response = session.post(
-                    f"{server.url}/api/v1/decisions/{request_id}/resolve", json={"option": option}, timeout=30
-                )
-                statuses.append(response.status_code)
-
-            threads = [threading.Thread(target=resolve, args=(option,)) for option in ("approve", "reject")]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+            statuses = post_at_once(
+                f"{server.url}/api/v1/decisions/{request_id}/resolve",
+                [{"option": "approve"}, {"option": "reject"}],
+            )
             assert sorted(statuses)[0] == 200
             assert statuses.count(200) == 1
             losers.append(max(statuses))
@@ -74,24 +75,7 @@ def test_concurrent_starts_of_one_plan_make_one_execution(tmp_path):
                 f"{server.url}/api/v1/executions", json={"plan": plan}, timeout=10
             ).json()["execution"]["plan_id"]
             requests.delete(f"{server.url}/api/v1/executions/{plan_id}", timeout=10)
-            barrier = threading.Barrier(4)
-            statuses: list[int] = []
-
-            def begin(
-                plan_id: str = plan_id, barrier: threading.Barrier = barrier, statuses: list[int] = statuses
-            ) -> None:
-                session = requests.Session()
-                barrier.wait()
-                response = session.post(
-                    f"{server.url}/api/v1/executions", json={"plan_id": plan_id}, timeout=30
-                )
-                statuses.append(response.status_code)
-
-            threads = [threading.Thread(target=begin) for _ in range(4)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
+            statuses = post_at_once(f"{server.url}/api/v1/executions", [{"plan_id": plan_id}] * 4)
             assert sorted(statuses) == [201, 409, 409, 409]
             listed = requests.get(f"{server.url}/api/v1/executions", params={"limit": 200}, timeout=10).json()
             runs = [row for row in listed["results"] if row["plan_id"] == plan_id]
