@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from baton_site.models import AuditEntry, IdempotencyRecord
+from baton_site.models import AuditEntry, AuthFailure, IdempotencyRecord
 
 
 @admin.register(AuditEntry)
@@ -29,6 +29,21 @@ class AuditEntryAdmin(admin.ModelAdmin):
 class IdempotencyRecordAdmin(admin.ModelAdmin):
     list_display = ("created_at", "scope", "key", "status_code")
     search_fields = ("key", "scope")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(AuthFailure)
+class AuthFailureAdmin(admin.ModelAdmin):
+    """Failed authentications inside the throttle's window (older ones are dropped). Deleting a client's rows lifts
+    its throttle."""
+
+    list_display = ("failed_at", "client")
+    search_fields = ("client",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -4,24 +4,31 @@
     baton worker [celery worker options...]
     baton manage <django command> [...]
 
-`serve` applies migrations, loads the agent registry, then runs daphne and, for the embedded default (no
-REDIS_URL), a Celery worker on the filesystem broker, all in the foreground until Ctrl-C or SIGTERM, when it stops
-its children cleanly and exits.
+`serve` applies migrations, loads the agent registry, then runs daphne (a web process per core by default) and,
+for the embedded default (no REDIS_URL), a Celery worker on the filesystem broker, all in the foreground until
+Ctrl-C or SIGTERM, when it stops its children cleanly and exits.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
+from typing import Any
 
 SHUTDOWN_GRACE_SECONDS = 10.0
+# SQLite has one writer at a time: web processes beyond this add memory, not throughput.
+SQLITE_WEB_PROCESS_LIMIT = 4
+# Without Redis, a stream sees an event published by a sibling web process at its next check of the event table.
+SIBLING_STREAM_POLL_INTERVAL = "0.1"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::"})  # noqa: S104 - compared against, not bound
 
@@ -95,14 +102,56 @@ class _Supervisor:
 ASGI_APP = "baton_site.asgi:application"
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def default_web_processes(settings: Any) -> int:
+    """One web process per core: Python runs one request at a time per process, so one process uses one core."""
+    cores = os.cpu_count() or 1
+    if settings.DATABASES["default"]["ENGINE"] == "baton_site.db":
+        return min(cores, SQLITE_WEB_PROCESS_LIMIT)
+    return cores
+
+
+def _sibling_environment(settings: Any, env: dict[str, str]) -> dict[str, str]:
+    """What several web processes on one port need beyond one process's environment.
+
+    - Request counters and latency histograms summed over the processes on `/metrics`: prometheus_client's
+      multi-process mode, in a folder of the data directory emptied at every start (its files are per process id).
+    - Without Redis, each process's channel layer is its own: a stream held by one process learns of an event
+      published by another from the event table, so the table is checked every 0.1 s (not 1 s) while streams are
+      open.
+    """
+    extra: dict[str, str] = {}
+    if "PROMETHEUS_MULTIPROC_DIR" not in env:
+        folder = Path(settings.DATA_DIR) / "metrics"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        extra["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    if not settings.REDIS_URL and "BATON_STREAM_POLL_INTERVAL" not in env:
+        extra["BATON_STREAM_POLL_INTERVAL"] = SIBLING_STREAM_POLL_INTERVAL
+    return extra
+
+
+def _listeners(host: str, port: int, count: int) -> list[socket.socket]:
+    """`count` listening sockets on one port, one per web process.
+
+    Each has SO_REUSEPORT, so the kernel spreads new connections evenly over them. (One socket shared by every
+    process let whichever process woke first accept a whole burst: 8 keep-alive clients split 6 and 2.) A plain bind
+    comes first, because SO_REUSEPORT would also let a second `baton serve` of the same user share the port
+    silently: with anything already on the port, it fails with "Address already in use".
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, port))
-    listener.listen(1024)
-    listener.setblocking(False)
-    return listener
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+    listeners = []
+    for _ in range(count):
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        listener.bind((host, port))
+        listener.listen(1024)
+        listener.setblocking(False)
+        listeners.append(listener)
+    return listeners
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -128,13 +177,15 @@ def _serve(args: argparse.Namespace) -> int:
     _prepare_database(verbosity=args.verbosity)
 
     supervisor = _Supervisor()
-    workers = args.workers or (os.cpu_count() or 1 if settings.REDIS_URL else 1)
-    if workers > 1 and not settings.REDIS_URL:
-        print(
-            "baton: several web processes without REDIS_URL: live events published in one process reach streams "
-            "held by another only through the event table",
-            file=sys.stderr,
-        )
+    workers = args.workers or default_web_processes(settings)
+    listeners: list[socket.socket] = []
+    if workers > 1:
+        try:
+            listeners = _listeners(args.host, args.port, workers)
+        except OSError as exc:
+            print(f"baton: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+            return 1
+        env.update(_sibling_environment(settings, env))
     verbosity = ["-v", "0"] if args.verbosity == 0 else []
     # daphne's access log prints query strings, and SSE clients pass `?token=`: keep it off unless asked for
     # (--verbosity 2); request counts and latencies are on /metrics, mutations in the audit log.
@@ -145,12 +196,10 @@ def _serve(args: argparse.Namespace) -> int:
     if workers == 1:
         supervisor.spawn("daphne", [*daphne, "-b", args.host, "-p", str(args.port), ASGI_APP], env)
     else:
-        # One listening socket, made here and inherited by every daphne: the kernel spreads connections over them.
-        listener = _listen(args.host, args.port)
-        for number in range(workers):
+        for number, listener in enumerate(listeners, 1):
             command = [*daphne, "--fd", str(listener.fileno()), ASGI_APP]
-            supervisor.spawn(f"daphne {number + 1}", command, env, pass_fds=(listener.fileno(),))
-        listener.close()
+            supervisor.spawn(f"daphne {number}", command, env, pass_fds=(listener.fileno(),))
+            listener.close()
     if not args.no_worker and not settings.REDIS_URL:
         worker = [sys.executable, "-m", "celery", "-A", "baton_site", "worker", "--pool", "threads"]
         worker += [
@@ -196,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=None,
-        help="web processes sharing the listening socket (default: the number of cores with REDIS_URL, else 1)",
+        help="web processes sharing the port (default: one per core; at most 4 on SQLite)",
     )
     serve.add_argument("--verbosity", type=int, default=1, choices=[0, 1, 2])
     commands.add_parser("worker", help="run a Celery worker (extra arguments go to celery)")

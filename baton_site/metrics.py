@@ -1,7 +1,8 @@
 """`GET /metrics` in the Prometheus text format, with prometheus_client.
 
-Request counters and latency histograms are kept per process (set PROMETHEUS_MULTIPROC_DIR to aggregate several web
-processes, as prometheus_client documents); state gauges (executions by status, pending decisions, webhook deliveries
+Request counters and latency histograms are kept per process, and summed over the web processes when
+PROMETHEUS_MULTIPROC_DIR names a folder for prometheus_client's multi-process mode (`baton serve` sets one when it
+runs several); state gauges (executions by status, pending decisions, webhook deliveries
 by outcome, Celery queue depth) are read from the database and the broker at scrape time, so every process reports
 the same truth.
 """
@@ -49,6 +50,7 @@ STREAM_CLIENTS = Gauge(
     "SSE and WebSocket clients connected to this process",
     ["transport"],
     registry=REGISTRY,
+    multiprocess_mode="livesum",  # several web processes: the sum over the live ones
 )
 
 

@@ -11,8 +11,6 @@ import hashlib
 import json
 import logging
 import re
-import threading
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -131,39 +129,28 @@ def request_too_large() -> JsonResponse:
     )
 
 
-class _FailureWindow:
-    """Failed authentications per client in a sliding window (process memory: limits are per web process)."""
+def _auth_failure_retry_after(client: str, limit: int, window: float) -> int:
+    """Seconds until `client` may try again: 0 while it has had fewer than `limit` failures in the window."""
+    from baton_site.models import AuthFailure
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.failures: dict[str, list[float]] = {}
-
-    def recent(self, client: str, now: float, window: float) -> list[float]:
-        stamps = [stamp for stamp in self.failures.get(client, []) if now - stamp < window]
-        if stamps:
-            self.failures[client] = stamps
-        else:
-            self.failures.pop(client, None)
-        return stamps
-
-    def retry_after(self, client: str, limit: int, window: float) -> int:
-        now = time.monotonic()
-        with self.lock:
-            stamps = self.recent(client, now, window)
-            if len(stamps) < limit:
-                return 0
-            return max(1, int(window - (now - stamps[0])) + 1)
-
-    def record(self, client: str, window: float) -> None:
-        now = time.monotonic()
-        with self.lock:
-            self.recent(client, now, window)
-            self.failures.setdefault(client, []).append(now)
-            if len(self.failures) > 10_000:  # bound memory under a spray of addresses
-                self.failures.pop(next(iter(self.failures)))
+    now = timezone.now()
+    recent = list(
+        AuthFailure.objects.filter(client=client, failed_at__gt=now - timedelta(seconds=window))
+        .order_by("failed_at")
+        .values_list("failed_at", flat=True)[:limit]
+    )
+    if len(recent) < limit:
+        return 0
+    return max(1, int(window - (now - recent[0]).total_seconds()) + 1)
 
 
-_auth_failures = _FailureWindow()
+def _record_auth_failure(client: str, window: float) -> None:
+    """Store one failure, and drop every failure older than the window (they no longer count for anyone)."""
+    from baton_site.models import AuthFailure
+
+    now = timezone.now()
+    AuthFailure.objects.filter(failed_at__lte=now - timedelta(seconds=window)).delete()
+    AuthFailure.objects.create(client=client[:100], failed_at=now)
 
 
 def client_address(request: HttpRequest) -> str:
@@ -172,25 +159,46 @@ def client_address(request: HttpRequest) -> str:
 
 class AuthFailureThrottleMiddleware(_Hybrid):
     """After BATON_AUTH_FAILURE_LIMIT failed authentications from one client within BATON_AUTH_FAILURE_WINDOW
-    seconds, its token-protected requests get 429 with Retry-After until the window has passed."""
+    seconds, its token-protected requests get 429 with Retry-After until the window has passed. The failures are
+    rows of the database, so every web process counts them all. In the async chain (the streams) the two database
+    calls take a thread hop; nothing else here touches the database."""
 
-    def before(self, request: HttpRequest) -> HttpResponse | None:
+    def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
+        if self.is_async:
+            return self._throttled_async(request)
         if not request_needs_token(request.method or "GET", request.path):
-            return None
-        retry_after = _auth_failures.retry_after(
-            client_address(request), settings.BATON_AUTH_FAILURE_LIMIT, settings.BATON_AUTH_FAILURE_WINDOW
-        )
-        if retry_after:
-            response = JsonResponse({"detail": "Too many failed authentication attempts."}, status=429)
-            response["Retry-After"] = str(retry_after)
-            response.throttled = True  # type: ignore[attr-defined]
-            return response
-        return None
-
-    def after(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        if response.status_code == 401 and not getattr(response, "throttled", False):
-            _auth_failures.record(client_address(request), settings.BATON_AUTH_FAILURE_WINDOW)
+            return self.get_response(request)
+        refusal = _throttle_refusal(request)
+        if refusal is not None:
+            return refusal
+        response = self.get_response(request)
+        if response.status_code == 401:
+            _record_auth_failure(client_address(request), settings.BATON_AUTH_FAILURE_WINDOW)
         return response
+
+    async def _throttled_async(self, request: HttpRequest) -> HttpResponse:
+        if not request_needs_token(request.method or "GET", request.path):
+            return await self.get_response(request)
+        refusal = await sync_to_async(_throttle_refusal)(request)
+        if refusal is not None:
+            return refusal
+        response = await self.get_response(request)
+        if response.status_code == 401:
+            await sync_to_async(_record_auth_failure)(
+                client_address(request), settings.BATON_AUTH_FAILURE_WINDOW
+            )
+        return response
+
+
+def _throttle_refusal(request: HttpRequest) -> HttpResponse | None:
+    retry_after = _auth_failure_retry_after(
+        client_address(request), settings.BATON_AUTH_FAILURE_LIMIT, settings.BATON_AUTH_FAILURE_WINDOW
+    )
+    if not retry_after:
+        return None
+    response = JsonResponse({"detail": "Too many failed authentication attempts."}, status=429)
+    response["Retry-After"] = str(retry_after)
+    return response
 
 
 # --- Audit log ------------------------------------------------------------------------------------------------

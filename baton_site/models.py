@@ -1,4 +1,4 @@
-"""Cross-cutting records: idempotency keys and the audit log."""
+"""Cross-cutting records: idempotency keys, the audit log and failed authentications."""
 
 from __future__ import annotations
 
@@ -49,3 +49,20 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.actor} {self.method} {self.path} {self.status_code}"
+
+
+class AuthFailure(models.Model):
+    """One failed authentication (an answer 401) from a client address.
+
+    The throttle of repeated failures reads these, so that every web process counts the same failures: kept in
+    process memory, the limit would be multiplied by the number of processes serving the port.
+    """
+
+    client = models.CharField(max_length=100, help_text="The client's address")
+    failed_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["client", "failed_at"], name="auth_failure_client_time")]
+
+    def __str__(self) -> str:
+        return f"{self.failed_at:%Y-%m-%d %H:%M:%S} {self.client}"

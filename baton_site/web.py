@@ -1,8 +1,10 @@
-"""`python -m baton_site.web`: one web process, daphne's command line with two costs of its HTTP layer removed.
+"""`python -m baton_site.web`: one web process, daphne's command line with three costs of its HTTP layer removed.
 
 - The access log: daphne builds an access-log line for every request when given any log stream, even
   `/dev/null`; with none it skips that work. `baton serve --verbosity 2` still runs plain daphne with its access
   log on stdout.
+- Twisted's access log: Twisted's HTTP factory also formats a combined-log line for every request, query string
+  included, and hands it to Twisted's legacy log. Nothing here reads that log; the factory below writes none.
 - Twisted's parse of POST form bodies: Twisted's `Request` reads the Content-Type of every POST through the
   `email` package's header registry, to fill `request.args` with form fields. daphne never reads `request.args`:
   it hands the raw body to the ASGI application, and Django parses forms itself. That parse took about 5% of a
@@ -39,6 +41,9 @@ class RawBodyHTTPFactory(HTTPFactory):
         protocol = super().buildProtocol(addr)
         protocol.requestFactory = RawBodyWebRequest
         return protocol
+
+    def log(self, request: Any) -> None:
+        """No line per request for Twisted's own log (see the module docstring)."""
 
 
 class QuietServer(Server):

@@ -3,14 +3,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from baton_site import middleware
 from plans import selectors as plan_selectors
-
-
-@pytest.fixture(autouse=True)
-def _fresh_auth_failure_window(monkeypatch):
-    """The failed-authentication throttle counts per process: start every test with a clean slate."""
-    monkeypatch.setattr(middleware, "_auth_failures", middleware._FailureWindow())
 
 
 @pytest.fixture(autouse=True)

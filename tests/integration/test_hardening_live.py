@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 
@@ -52,17 +53,55 @@ def test_concurrent_retries_with_one_key_have_exactly_one_effect(tmp_path):
         assert replay.headers["X-Request-ID"]
 
 
+def web_processes(server) -> list[str]:
+    return subprocess.run(
+        ["pgrep", "-P", str(server.process.pid), "-f", "baton_site.web|daphne"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+
+
+def requests_counted(metrics: str, method: str, route_part: str) -> int:
+    total = 0.0
+    for line in metrics.splitlines():
+        if (
+            line.startswith("baton_http_requests_total{")
+            and f'method="{method}"' in line
+            and route_part in line
+        ):
+            total += float(line.rsplit(" ", 1)[1])
+    return int(total)
+
+
 def test_several_web_processes_share_one_port(tmp_path):
     with baton_server(tmp_path, "--no-worker", "--workers", "2") as server:
-        children = subprocess.run(
-            ["pgrep", "-P", str(server.process.pid), "-f", "baton_site.web|daphne"],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.split()
-        assert len(children) == 2
+        assert len(web_processes(server)) == 2
         plan = requests.post(
             f"{server.url}/api/v1/plans", json={"description": "Add search"}, timeout=30
         ).json()
-        for _ in range(10):  # whichever process answers, it reads the same database
+        for _ in range(20):  # new connections, spread over both processes; each reads the same database
             assert requests.get(f"{server.url}/api/v1/plans/{plan['plan_id']}", timeout=5).status_code == 200
+        # /metrics sums the processes' request counters, whichever process answers the scrape.
+        for _ in range(6):
+            metrics = requests.get(f"{server.url}/metrics", timeout=5).text
+            assert requests_counted(metrics, "GET", "api/v1/plans/") == 20
+            assert requests_counted(metrics, "POST", "api/v1/plans") == 1
+
+
+def test_serve_runs_a_web_process_per_core_by_default(tmp_path):
+    with baton_server(tmp_path, "--no-worker") as server:
+        assert len(web_processes(server)) == min(os.cpu_count() or 1, 4)  # SQLite: at most 4
+
+
+def test_failed_authentications_are_counted_over_every_web_process(tmp_path):
+    env = {"BATON_AUTH_FAILURE_LIMIT": "3", "BATON_AUTH_FAILURE_WINDOW": "60"}
+    with baton_server(tmp_path, "--no-worker", "--workers", "2", "--token", "right", env=env) as server:
+        url = f"{server.url}/api/v1/agents"
+        for _ in range(3):  # each on a new connection: the kernel spreads them over the two processes
+            assert requests.get(url, headers={"Authorization": "Bearer wrong"}, timeout=5).status_code == 401
+        for _ in range(10):
+            refused = requests.get(url, headers={"Authorization": "Bearer right"}, timeout=5)
+            assert refused.status_code == 429
+            assert 1 <= int(refused.headers["Retry-After"]) <= 61
+        assert requests.get(f"{server.url}/api/v1/health", timeout=5).status_code == 200

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import signal
+import subprocess
+import sys
 
 import pytest
 import requests
@@ -59,3 +61,31 @@ def test_serve_runs_open_without_a_token_and_applies_migrations(tmp_path):
         assert ready.json() == {"ready": True, "daemon_running": False, "pending_decisions": 0}
         assert requests.get(f"{server.url}/api/v1/nothing-here", timeout=5).json() == {"detail": "Not Found"}
         assert server.stop(signal.SIGTERM) == 0
+
+
+def test_a_second_serve_on_a_taken_port_refuses_to_start(tmp_path):
+    with baton_server(tmp_path, "--no-worker", "--workers", "2") as server:
+        port = server.url.rsplit(":", 1)[1]
+        second = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "baton_site.cli",
+                "serve",
+                "--no-worker",
+                "--workers",
+                "2",
+                "--port",
+                port,
+            ],
+            env={**server.env, "BATON_DATA_DIR": str(tmp_path / "second")},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
+        assert second.returncode == 1
+        assert f"cannot listen on 127.0.0.1:{port}" in second.stderr
+        # The first server still answers every request: nothing joined its port.
+        for _ in range(10):
+            assert requests.get(f"{server.url}/api/v1/health", timeout=5).status_code == 200

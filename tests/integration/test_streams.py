@@ -369,6 +369,11 @@ def wait_for(predicate, timeout: float = 10.0, message: str = "condition"):
     raise AssertionError(f"timed out waiting for {message}")
 
 
+# `baton serve` runs a web process per core by default. Tests of one process's hub (its live push without the
+# table watch, its gauges) run one, so that every request and stream meets the same hub.
+ONE_PROCESS = ("--workers", "1")
+
+
 def slow_watch_settings(tmp_path: Path) -> dict[str, str]:
     """Settings that stretch the table watch to a minute, so events can only arrive by live push in a test."""
     (tmp_path / "slow_watch_settings.py").write_text(
@@ -382,7 +387,7 @@ def slow_watch_settings(tmp_path: Path) -> dict[str, str]:
 
 def test_sse_replays_then_streams_live_events_and_keeps_alive(tmp_path):
     env = {"BATON_SSE_KEEPALIVE": "0.3", **slow_watch_settings(tmp_path)}
-    with baton_server(tmp_path, env=env) as server:
+    with baton_server(tmp_path, *ONE_PROCESS, env=env) as server:
         task_id = start_execution(server, steps=3)
         stored = SSEConnection.open(server.url, f"/api/v1/events/{task_id}")
         assert stored.status == 200
@@ -424,7 +429,7 @@ def test_sse_delivers_events_published_by_another_process_without_redis(tmp_path
         publish_from_another_process(server, task_id, 2)
         stream = SSEConnection.open(server.url, f"/api/v1/events/{task_id}")
         assert [item.data["sequence"] for item in stream.events(2)] == [1, 2]
-        # In-memory channel layer: another process cannot push, the table watch (1 s) picks the events up.
+        # In-memory channel layer: another process cannot push, the table watch picks the events up.
         publish_from_another_process(server, task_id, 3)
         late = stream.events(3, timeout=10)
         assert [(item.data["sequence"], item.data["payload"]) for item in late] == [
@@ -433,6 +438,27 @@ def test_sse_delivers_events_published_by_another_process_without_redis(tmp_path
             (5, {"n": 2}),
         ]
         stream.assert_silent(1.5)
+        stream.close()
+
+
+def test_sse_delivers_events_caused_through_any_web_process_of_the_default_server(tmp_path):
+    # The default set-up runs a web process per core, each with its own in-memory channel layer.
+    with baton_server(tmp_path) as server:
+        task_id = start_execution(server, steps=6)
+        stream = SSEConnection.open(server.url, f"/api/v1/events/{task_id}")
+        replay = stream.drain()
+        # Twelve requests on new connections: the kernel spreads them over the processes, whichever holds the stream.
+        for step in range(6):
+            complete_step(server, task_id, f"0.{step}")
+        received: list[SSEItem] = []
+        completed: list[str] = []
+        while len(completed) < 6:
+            received.append(stream.next_event(timeout=10))
+            if received[-1].event == "step.completed":
+                completed.append(received[-1].data["payload"]["step_id"])
+        assert completed == [f"0.{step}" for step in range(6)]
+        sequences = [item.data["sequence"] for item in [*replay, *received]]
+        assert sequences == list(range(1, len(sequences) + 1))  # every event once, in order
         stream.close()
 
 
@@ -482,7 +508,7 @@ def test_sse_resumes_after_last_event_id_and_loses_nothing_published_during_the_
 
 
 def test_sse_disconnects_release_the_subscription(tmp_path):
-    with baton_server(tmp_path) as server:
+    with baton_server(tmp_path, *ONE_PROCESS) as server:
         task_id = start_execution(server, steps=2)
         streams = [SSEConnection.open(server.url, f"/api/v1/events/{task_id}") for _ in range(3)]
         other = SSEConnection.open(server.url, f"/api/v1/events/{start_execution(server, steps=1)}")
@@ -596,7 +622,7 @@ def test_an_event_caused_through_one_process_reaches_a_client_of_another_through
 
 
 def test_websocket_streams_replay_live_and_all_tasks_with_ping(tmp_path):
-    with baton_server(tmp_path, "--token", TOKEN, env=slow_watch_settings(tmp_path)) as server:
+    with baton_server(tmp_path, "--token", TOKEN, *ONE_PROCESS, env=slow_watch_settings(tmp_path)) as server:
         bearer = {"Authorization": f"Bearer {TOKEN}"}
         task_id = start_execution(server, steps=2, headers=bearer)
 
