@@ -114,44 +114,55 @@ def _sibling_environment(settings: Any, env: dict[str, str]) -> dict[str, str]:
     """What several web processes on one port need beyond one process's environment.
 
     - Request counters and latency histograms summed over the processes on `/metrics`: prometheus_client's
-      multi-process mode, in a folder of the data directory emptied at every start (its files are per process id).
+      multi-process mode, in a folder of this run under `<data dir>/metrics/` (its files are per process id, and
+      two servers may share a data directory). Folders of runs that are gone are removed.
     - Without Redis, each process's channel layer is its own: a stream held by one process learns of an event
       published by another from the event table, so the table is checked every 0.1 s (not 1 s) while streams are
       open.
     """
     extra: dict[str, str] = {}
     if "PROMETHEUS_MULTIPROC_DIR" not in env:
-        folder = Path(settings.DATA_DIR) / "metrics"
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
+        runs = Path(settings.DATA_DIR) / "metrics"
+        runs.mkdir(exist_ok=True)
+        for run in runs.iterdir():
+            if not run.name.isdigit() or not _process_exists(int(run.name)):
+                shutil.rmtree(run, ignore_errors=True)
+        folder = runs / str(os.getpid())
+        folder.mkdir(exist_ok=True)
         extra["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
     if not settings.REDIS_URL and "BATON_STREAM_POLL_INTERVAL" not in env:
         extra["BATON_STREAM_POLL_INTERVAL"] = SIBLING_STREAM_POLL_INTERVAL
     return extra
 
 
-def _listeners(host: str, port: int, count: int) -> list[socket.socket]:
-    """`count` listening sockets on one port, one per web process.
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
-    Each has SO_REUSEPORT, so the kernel spreads new connections evenly over them. (One socket shared by every
-    process let whichever process woke first accept a whole burst: 8 keep-alive clients split 6 and 2.) A plain bind
-    comes first, because SO_REUSEPORT would also let a second `baton serve` of the same user share the port
-    silently: with anything already on the port, it fails with "Address already in use".
-    """
+
+def _listen(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind((host, port))
-    listeners = []
-    for _ in range(count):
-        listener = socket.socket(family, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        listener.bind((host, port))
-        listener.listen(1024)
-        listener.setblocking(False)
-        listeners.append(listener)
-    return listeners
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.listen(1024)
+    listener.setblocking(False)
+    return listener
+
+
+def _connection_counts(processes: int) -> int | None:
+    """A zeroed memory block the web processes share to balance their connections (`baton_site.web`), as a file
+    descriptor they inherit; None where the system has no memfd_create (then the kernel alone spreads them)."""
+    if not hasattr(os, "memfd_create"):
+        return None
+    fd = os.memfd_create("baton-web-connections")
+    os.ftruncate(fd, processes * 8)
+    return fd
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -178,14 +189,16 @@ def _serve(args: argparse.Namespace) -> int:
 
     supervisor = _Supervisor()
     workers = args.workers or default_web_processes(settings)
-    listeners: list[socket.socket] = []
+    listener: socket.socket | None = None
+    siblings: dict[str, str] = {}
     if workers > 1:
         try:
-            listeners = _listeners(args.host, args.port, workers)
+            listener = _listen(args.host, args.port)
         except OSError as exc:
             print(f"baton: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
             return 1
-        env.update(_sibling_environment(settings, env))
+        siblings = _sibling_environment(settings, env)
+        env.update(siblings)
     verbosity = ["-v", "0"] if args.verbosity == 0 else []
     # daphne's access log prints query strings, and SSE clients pass `?token=`: keep it off unless asked for
     # (--verbosity 2); request counts and latencies are on /metrics, mutations in the audit log.
@@ -193,13 +206,19 @@ def _serve(args: argparse.Namespace) -> int:
         daphne = [sys.executable, "-m", "daphne", *verbosity, "--access-log", "-"]
     else:
         daphne = [sys.executable, "-m", "baton_site.web", *verbosity]
-    if workers == 1:
+    if listener is None:
         supervisor.spawn("daphne", [*daphne, "-b", args.host, "-p", str(args.port), ASGI_APP], env)
     else:
-        for number, listener in enumerate(listeners, 1):
+        # One listening socket, made here and inherited by every daphne, which balance their connections.
+        counts = _connection_counts(workers)
+        for slot in range(workers):
             command = [*daphne, "--fd", str(listener.fileno()), ASGI_APP]
-            supervisor.spawn(f"daphne {number}", command, env, pass_fds=(listener.fileno(),))
-            listener.close()
+            fds = (listener.fileno(),) if counts is None else (listener.fileno(), counts)
+            child_env = env if counts is None else {**env, "BATON_WEB_BALANCE": f"{counts}:{slot}:{workers}"}
+            supervisor.spawn(f"daphne {slot + 1}", command, child_env, pass_fds=fds)
+        listener.close()
+        if counts is not None:
+            os.close(counts)
     if not args.no_worker and not settings.REDIS_URL:
         worker = [sys.executable, "-m", "celery", "-A", "baton_site", "worker", "--pool", "threads"]
         worker += [
@@ -211,7 +230,11 @@ def _serve(args: argparse.Namespace) -> int:
         supervisor.spawn("celery worker", worker, env)
     token_note = "token required" if settings.BATON_API_TOKEN else "no token: open"
     print(f"baton: serving on http://{args.host}:{args.port}/ ({token_note}); Ctrl-C to stop", flush=True)
-    return supervisor.run()
+    try:
+        return supervisor.run()
+    finally:
+        if "PROMETHEUS_MULTIPROC_DIR" in siblings:  # this run's folder, made above
+            shutil.rmtree(siblings["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
 
 
 def _worker(extra: Sequence[str]) -> int:

@@ -14,6 +14,8 @@
 from __future__ import annotations
 
 import inspect
+import mmap
+import os
 import sys
 from typing import Any
 
@@ -21,6 +23,7 @@ import daphne.server
 from daphne.cli import CommandLineInterface
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
+from twisted.internet.task import LoopingCall
 from twisted.web import http
 
 # Twisted added the switch in 24.7; older versions always parse (and the requests below are then plain daphne's).
@@ -46,10 +49,94 @@ class RawBodyHTTPFactory(HTTPFactory):
         """No line per request for Twisted's own log (see the module docstring)."""
 
 
+class ConnectionBalancer:
+    """Keeps the open connections of the web processes that share one listening socket within one of each other.
+
+    Twisted accepts up to a hundred connections each time the socket is readable, so the first process to wake took
+    a whole burst, and keep-alive clients stay where they landed (8 benchmark clients split 6 and 2). `SO_REUSEPORT`
+    spreads connections by a hash, blind to load (5 and 3 as often as 4 and 4). Here each process counts its open
+    connections in its slot of a memory block shared by the processes (`baton serve` makes it with memfd_create
+    and names it in BATON_WEB_BALANCE as `fd:slot:processes`), accepts one connection at a time, and stops accepting
+    while it has more connections than the least loaded process. That one never stops, so the socket is always
+    served; a check every 50 ms resumes accepting when the others have caught up.
+    """
+
+    CHECK_SECONDS = 0.05
+
+    def __init__(self, fd: int, slot: int, processes: int) -> None:
+        self._memory = mmap.mmap(fd, processes * 8)
+        self.counts = memoryview(self._memory).cast("q")
+        self.slot = slot
+        self.port: Any = None
+        self.paused = False
+
+    @classmethod
+    def from_environment(cls) -> ConnectionBalancer | None:
+        setting = os.environ.get("BATON_WEB_BALANCE", "")
+        if not setting:
+            return None
+        fd, slot, processes = (int(part) for part in setting.split(":"))
+        return cls(fd, slot, processes)
+
+    def attach(self, port: Any) -> None:
+        """Take over a listening port: one accept per wake-up, and every connection counted."""
+        balancer = self
+
+        class CountedConnection(port.transport):  # type: ignore[name-defined,misc]
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                super().__init__(*args, **kwargs)
+                balancer.opened()
+
+            def connectionLost(self, reason: Any) -> None:
+                try:
+                    super().connectionLost(reason)
+                finally:
+                    balancer.closed()
+
+        class BalancedPort(port.__class__):  # type: ignore[name-defined,misc]
+            transport = CountedConnection
+
+            @property
+            def numberAccepts(self) -> int:
+                return 1
+
+            @numberAccepts.setter
+            def numberAccepts(self, value: int) -> None:
+                pass  # Twisted raises it after a full batch; here a batch is one connection
+
+        port.__class__ = BalancedPort
+        self.port = port
+        LoopingCall(self.rebalance).start(self.CHECK_SECONDS, now=False)
+
+    def opened(self) -> None:
+        self.counts[self.slot] += 1
+        self.rebalance()
+
+    def closed(self) -> None:
+        self.counts[self.slot] -= 1
+        self.rebalance()
+
+    def rebalance(self) -> None:
+        pause = self.counts[self.slot] > min(self.counts)
+        if self.port is None or pause == self.paused:
+            return
+        self.paused = pause
+        if pause:
+            self.port.stopReading()
+        else:
+            self.port.startReading()
+
+
 class QuietServer(Server):
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs["action_logger"] = None
         super().__init__(*args, **kwargs)
+        self.balancer = ConnectionBalancer.from_environment()
+
+    def listen_success(self, port: Any) -> None:
+        if self.balancer is not None and hasattr(port, "numberAccepts") and self.balancer.port is None:
+            self.balancer.attach(port)
+        super().listen_success(port)
 
 
 class QuietCommandLineInterface(CommandLineInterface):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import os
 import subprocess
 import threading
+import time
 
 import pytest
 import requests
@@ -87,6 +90,70 @@ def test_several_web_processes_share_one_port(tmp_path):
             metrics = requests.get(f"{server.url}/metrics", timeout=5).text
             assert requests_counted(metrics, "GET", "api/v1/plans/") == 20
             assert requests_counted(metrics, "POST", "api/v1/plans") == 1
+        (run_folder,) = (server.data_dir / "metrics").iterdir()  # this run's prometheus_client files
+        assert run_folder.name == str(server.process.pid)
+        assert server.stop() == 0
+        assert list((server.data_dir / "metrics").iterdir()) == []
+
+
+def connections_per_process(server, pids: list[str]) -> list[int]:
+    """Established TCP connections on the server's port held by each process, read from /proc."""
+    port = int(server.url.rsplit(":", 1)[1])
+    established: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if not os.path.exists(table):
+            continue
+        with open(table) as rows:
+            for row in list(rows)[1:]:
+                fields = row.split()
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                if local_port == port and fields[3] == "01":  # 01: ESTABLISHED
+                    established.add(fields[9])  # the socket's inode
+    counts = []
+    for pid in pids:
+        inodes = set()
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        counts.append(len(inodes & established))
+    return counts
+
+
+def ask_health(
+    connection: http.client.HTTPConnection, barrier: threading.Barrier, statuses: list[int]
+) -> None:
+    barrier.wait()
+    connection.request("GET", "/api/v1/health")
+    response = connection.getresponse()
+    response.read()
+    statuses.append(response.status)
+
+
+def test_web_processes_share_a_burst_of_keep_alive_connections_evenly(tmp_path):
+    with baton_server(tmp_path, "--no-worker", "--workers", "2") as server:
+        pids = web_processes(server)
+        host, port = server.url.removeprefix("http://").split(":")
+        for _ in range(3):
+            connections = [http.client.HTTPConnection(host, int(port), timeout=10) for _ in range(8)]
+            barrier = threading.Barrier(8)
+            statuses: list[int] = []
+            threads = [
+                threading.Thread(target=ask_health, args=(each, barrier, statuses)) for each in connections
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert statuses == [200] * 8
+            # All eight at once, kept alive: four on each process, not whichever process woke first.
+            assert sorted(connections_per_process(server, pids)) == [4, 4]
+            for connection in connections:
+                connection.close()
+            deadline = time.monotonic() + 10
+            while sum(connections_per_process(server, pids)) and time.monotonic() < deadline:
+                time.sleep(0.05)
 
 
 def test_serve_runs_a_web_process_per_core_by_default(tmp_path):
