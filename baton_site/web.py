@@ -117,14 +117,17 @@ class ConnectionBalancer:
         self.rebalance()
 
     def rebalance(self) -> None:
+        port = self.port
+        if port is None or port.disconnecting or not port.connected:
+            return  # not listening yet, or no longer (the server is stopping)
         pause = self.counts[self.slot] > min(self.counts)
-        if self.port is None or pause == self.paused:
+        if pause == self.paused:
             return
         self.paused = pause
         if pause:
-            self.port.stopReading()
+            port.stopReading()
         else:
-            self.port.startReading()
+            port.startReading()
 
 
 class QuietServer(Server):
