@@ -447,7 +447,8 @@ def test_sse_delivers_events_caused_through_any_web_process_of_the_default_serve
         task_id = start_execution(server, steps=6)
         stream = SSEConnection.open(server.url, f"/api/v1/events/{task_id}")
         replay = stream.drain()
-        # Twelve requests on new connections: the kernel spreads them over the processes, whichever holds the stream.
+        # Twelve requests on new connections. The process holding the stream has more open connections than the
+        # others, so it accepts none of them: on a machine of several cores, every event here crosses processes.
         for step in range(6):
             complete_step(server, task_id, f"0.{step}")
         received: list[SSEItem] = []
