@@ -137,11 +137,11 @@ def _sibling_environment(settings: Any, env: dict[str, str]) -> dict[str, str]:
 
 def _process_exists(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists (PermissionError: it does)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
     return True
 
 

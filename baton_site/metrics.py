@@ -2,9 +2,8 @@
 
 Request counters and latency histograms are kept per process, and summed over the web processes when
 PROMETHEUS_MULTIPROC_DIR names a folder for prometheus_client's multi-process mode (`baton serve` sets one when it
-runs several); state gauges (executions by status, pending decisions, webhook deliveries
-by outcome, Celery queue depth) are read from the database and the broker at scrape time, so every process reports
-the same truth.
+runs several); state gauges (executions by status, pending decisions, webhook deliveries by outcome, Celery queue
+depth) are read from the database and the broker at scrape time, so every process reports the same truth.
 """
 
 from __future__ import annotations
