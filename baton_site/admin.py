@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from baton_site import auditlog
 from baton_site.models import AuditEntry, AuthFailure, IdempotencyRecord
 
 
@@ -14,6 +15,10 @@ class AuditEntryAdmin(admin.ModelAdmin):
     list_filter = ("method", "status_code")
     search_fields = ("actor", "path", "route", "request_id", "target_ids")
     date_hierarchy = "timestamp"
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):  # type: ignore[no-untyped-def]
+        auditlog.writer.flush()  # this process's queued entries first
+        return super().changelist_view(request, extra_context)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

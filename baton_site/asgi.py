@@ -27,6 +27,7 @@ from django.core.handlers.asgi import ASGIHandler, get_script_prefix  # noqa: E4
 from django.http import HttpResponseBase  # noqa: E402
 from django.urls import set_script_prefix  # noqa: E402
 
+from baton_site import auditlog  # noqa: E402
 from baton_site.context import server_loop  # noqa: E402
 from baton_site.routing import websocket_urlpatterns  # noqa: E402
 from baton_site.runtime import tune_garbage_collector  # noqa: E402
@@ -114,4 +115,5 @@ application = ProtocolTypeRouter(
 )
 
 
+auditlog.writer.enable()
 tune_garbage_collector()

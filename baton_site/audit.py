@@ -8,6 +8,7 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from baton_site import auditlog
 from baton_site.errors import QueryValidationError
 from baton_site.models import AuditEntry
 from baton_site.pagination import BatonPagination
@@ -45,6 +46,7 @@ def audit_list(request: Request) -> Response:
     query = AuditQuerySerializer(data=request.query_params)
     if not query.is_valid():
         raise QueryValidationError(query.errors)
+    auditlog.writer.flush()  # this process's queued entries first, so a client reads its own writes
     entries = AuditEntry.objects.order_by("-timestamp", "-id")
     if "since" in query.validated_data:
         entries = entries.filter(timestamp__gte=query.validated_data["since"])

@@ -8,7 +8,6 @@ sit innermost, next to the (sync) DRF views, in the same thread.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import re
 import uuid
@@ -23,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from baton_site import rows
+from baton_site import auditlog
 from baton_site.auth import bearer_credential, request_needs_token
 from baton_site.context import current_request_id
 
@@ -203,8 +202,6 @@ def _throttle_refusal(request: HttpRequest) -> HttpResponse | None:
 
 # --- Audit log ------------------------------------------------------------------------------------------------
 
-_ID_KEYS = ("task_id", "plan_id", "request_id", "webhook_id", "project_id", "signal_id", "name", "step_id")
-
 
 def actor_of(request: HttpRequest) -> str:
     """Who made the request: a token fingerprint (never the token), a logged-in user, or anonymous."""
@@ -217,29 +214,9 @@ def actor_of(request: HttpRequest) -> str:
     return "anonymous"
 
 
-def _target_ids(request: HttpRequest, response: HttpResponse) -> list[str]:
-    ids: list[str] = []
-    match = getattr(request, "resolver_match", None)
-    if match is not None:
-        ids.extend(str(value) for value in match.kwargs.values())
-    if request.path.startswith("/admin/"):
-        ids.extend(request.POST.getlist("_selected_action") if request.method == "POST" else [])
-    content_type = response.get("Content-Type", "")
-    if content_type.startswith("application/json") and not getattr(response, "streaming", False):
-        try:
-            body = json.loads(response.content or b"null")
-        except ValueError:
-            body = None
-        for holder in (body, body.get("execution") if isinstance(body, dict) else None):
-            if isinstance(holder, dict):
-                ids.extend(str(holder[key]) for key in _ID_KEYS if isinstance(holder.get(key), str | int))
-    return list(dict.fromkeys(ids))[:20]
-
-
 class AuditMiddleware(_Hybrid):
     """Appends an AuditEntry for every mutating API request (refused ones included) and every admin or page form
-    submission. It sits outside authentication so that 401s are recorded too; under ASGI only mutating requests
-    pay the extra thread hop of the insert."""
+    submission, through `baton_site.auditlog`. It sits outside authentication so that 401s are recorded too."""
 
     def __call__(self, request: HttpRequest) -> HttpResponse | Awaitable[HttpResponse]:
         if self.is_async:
@@ -260,28 +237,33 @@ def _audited(request: HttpRequest) -> bool:
     return request.method in MUTATING_METHODS and request.path.startswith(("/api/", "/admin/", "/pmo/"))
 
 
-_AUDIT_COLUMNS = ("timestamp", "actor", "method", "route", "path", "target_ids", "status_code", "request_id")
-
-
 def write_audit_entry(request: HttpRequest, response: HttpResponse) -> None:
-    from baton_site.models import AuditEntry
-
-    match = getattr(request, "resolver_match", None)
+    """Hand the request's entry to the audit log (`baton_site.auditlog`), which writes it."""
     try:
-        values = [
-            timezone.now(),
-            actor_of(request),
-            request.method or "",
-            (match.route if match is not None else "")[:300],
-            request.path[:1000],
-            _target_ids(request, response),
-            response.status_code,
-            getattr(request, "request_id", ""),
-        ]
-        with transaction.atomic():  # a savepoint: a failed insert must not poison an enclosing transaction
-            rows.insert(AuditEntry, _AUDIT_COLUMNS, [values])
+        match = getattr(request, "resolver_match", None)
+        ids = [str(value) for value in match.kwargs.values()] if match is not None else []
+        if request.path.startswith("/admin/") and request.method == "POST":
+            ids.extend(request.POST.getlist("_selected_action"))
+        json_body = None
+        if response.get("Content-Type", "").startswith("application/json") and not getattr(
+            response, "streaming", False
+        ):
+            json_body = response.content
+        entry = auditlog.Entry(
+            timestamp=timezone.now(),
+            actor=actor_of(request),
+            method=request.method or "",
+            route=match.route if match is not None else "",
+            path=request.path,
+            status_code=response.status_code,
+            request_id=getattr(request, "request_id", ""),
+            ids=ids,
+            json_body=json_body,
+        )
     except Exception:  # noqa: BLE001 - the audit trail must not turn a served request into an error
-        logger.exception("audit entry not written for %s %s", request.method, request.path)
+        logger.exception("audit entry not made for %s %s", request.method, request.path)
+        return
+    auditlog.writer.write(entry)
 
 
 # --- Idempotency keys -----------------------------------------------------------------------------------------

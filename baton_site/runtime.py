@@ -24,16 +24,21 @@ def package_version() -> str:
 
 
 def tune_garbage_collector() -> None:
-    """Keep the cyclic garbage collector from pausing a long-running process for hundreds of milliseconds.
+    """Keep the cyclic garbage collector from pausing a long-running process for long.
 
     A full collection walks every tracked object, and after start-up that is mostly Django, DRF and the URL and
-    schema machinery, none of which ever becomes garbage. Freezing them moves them out of the
-    collector's sight, and a larger first-generation threshold makes collections rarer during bursts (a fan-out
-    to hundreds of streams allocates many short-lived objects). Measured with bench/streams.py at 500 SSE
-    clients: p99 publish-to-receive latency 266-288 ms before, 104-106 ms after; the outliers were collection
-    pauses. Called by the ASGI module once start-up is over. (Not in the Celery worker: there the same
-    settings lowered bench/webhooks.py's burst rate from 209-219 to 171-180 deliveries/s.)
+    schema machinery, none of which ever becomes garbage. Freezing them moves them out of the collector's sight
+    (bench/streams.py at 500 SSE clients: p99 publish-to-receive latency 266-288 ms before, 104-106 ms after).
+
+    The first-generation threshold is 5,000 allocations rather than the default 700, but not much more: a
+    request leaves a few hundred objects in reference cycles (DRF fields point at their serializers, requests at
+    their views) that only a collection frees, and a collection's pause grows with what it frees. At 50,000, each
+    collection freed about 40,000 objects and took 50-100 ms, every 3 s, which was the whole p99 of
+    bench/lifecycle.py (118-127 ms; 82-87 ms at 5,000). The streams benchmark is the same at both (p99 100-110 ms).
+    The SQLite writer lock also holds collections off while a transaction is open (`baton_site.db.base`).
+    Called by the ASGI module once start-up is over. (Not in the Celery worker: there a larger threshold lowered
+    bench/webhooks.py's burst rate from 209-219 to 171-180 deliveries/s.)
     """
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 50, 100)
+    gc.set_threshold(5_000, 50, 100)

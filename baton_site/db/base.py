@@ -9,6 +9,9 @@ So every transaction first takes a writer lock, released at commit or rollback:
 1. a `threading.Lock` queues the writers of one process;
 2. then an exclusive `flock` on `<database>.writer-lock`, beside the database file, queues the processes. The
    kernel wakes a blocked waiter the moment the holder releases it (or dies), so no one sleeps on a timer.
+While a thread holds the lock, the process's cyclic garbage collector is off: a collection that started inside a
+transaction would make every writer of every process wait for it. Whatever allocation comes first after the
+release runs the collection that was due.
 SQLite's own busy timeout stays as the fallback, for writers that do not take the lock (another program, or a
 statement outside a transaction). Readers outside transactions never take it: WAL lets them read while one writer
 commits. On-commit hooks run after the release.
@@ -25,6 +28,7 @@ SQLite's automatic checkpoint stays as a backstop at BACKSTOP_PAGES.
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import sqlite3
 import threading
@@ -41,6 +45,7 @@ class WriterLock:
     def __init__(self) -> None:
         self._threads = threading.Lock()
         self._files: dict[str, int | None] = {}  # lock file path -> descriptor (None: no file lock possible)
+        self._collector_was_on = False  # whether the holder switched the garbage collector off
         os.register_at_fork(after_in_child=self._after_fork)
 
     def _after_fork(self) -> None:
@@ -72,8 +77,13 @@ class WriterLock:
         except BaseException:
             self._threads.release()
             raise
+        self._collector_was_on = gc.isenabled()
+        gc.disable()
 
     def release(self, path: str | None) -> None:
+        if self._collector_was_on:
+            self._collector_was_on = False
+            gc.enable()
         try:
             descriptor = self._files.get(path) if path is not None else None
             if descriptor is not None:

@@ -172,3 +172,58 @@ def test_failed_authentications_are_counted_over_every_web_process(tmp_path):
             assert refused.status_code == 429
             assert 1 <= int(refused.headers["Retry-After"]) <= 61
         assert requests.get(f"{server.url}/api/v1/health", timeout=5).status_code == 200
+
+
+def test_a_busy_server_audits_every_mutation_once_and_keeps_its_log_across_a_stop(tmp_path):
+    """Each web process queues its audit entries for a writer thread that stores them in batches; the log must
+    still hold every mutating request exactly once, with what it names, and lose nothing at a clean stop."""
+    with baton_server(tmp_path, "--no-worker", "--workers", "2") as server:
+        answered: list[tuple[str, str]] = []  # (request id, plan id) of every 201
+        lock = threading.Lock()
+
+        def client(number: int) -> None:
+            session = requests.Session()  # keep-alive: the 8 clients spread over both processes
+            for round_ in range(10):
+                response = session.post(
+                    f"{server.url}/api/v1/plans",
+                    json={"description": f"Add export {number}.{round_}"},
+                    timeout=30,
+                )
+                assert response.status_code == 201
+                with lock:
+                    answered.append((response.headers["X-Request-ID"], response.json()["plan_id"]))
+
+        threads = [threading.Thread(target=client, args=(number,)) for number in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(answered) == 80
+
+        def audit_log(url: str) -> list[dict]:
+            entries: list[dict] = []
+            page = f"{url}/api/v1/audit?limit=200"
+            while page:
+                body = requests.get(page, timeout=10).json()
+                entries.extend(body["results"])
+                page = body["next"]
+            return entries
+
+        # The process answering the read writes its own queue first; the other's lands within milliseconds.
+        deadline = time.monotonic() + 10
+        while len(entries := audit_log(server.url)) < 80 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert sorted((entry["request_id"], entry["target_ids"]) for entry in entries) == sorted(
+            (request_id, [plan_id]) for request_id, plan_id in answered
+        )
+        assert {(entry["method"], entry["route"].rstrip("$"), entry["status_code"]) for entry in entries} == {
+            ("POST", "api/v1/plans", 201)
+        }
+
+        last = requests.post(f"{server.url}/api/v1/plans", json={"description": "Add one more"}, timeout=30)
+        assert server.stop() == 0
+        env = {"DATABASE_URL": server.env["DATABASE_URL"]} if "DATABASE_URL" in server.env else None
+        with baton_server(tmp_path, "--no-worker", data_dir=server.data_dir, env=env) as again:
+            after = audit_log(again.url)
+        assert len(after) == 81
+        assert after[0]["request_id"] == last.headers["X-Request-ID"]
