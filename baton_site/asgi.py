@@ -1,8 +1,8 @@
 """ASGI entry point served by daphne: HTTP (API, pages, SSE) and WebSocket streams.
 
 Two Django handlers share the HTTP side. Streams (`/api/v1/events/...`, `/pmo/live`) go through Django's usual
-async middleware chain, so an idle stream holds no thread. Everything else goes through `ThreadPoolASGIHandler`,
-which runs the whole request in one hop into a fixed pool of threads, as a threaded WSGI server would.
+async middleware chain, so an idle stream holds no thread. Everything else goes through `RequestASGIHandler`,
+which runs the whole request in one synchronous call, as a WSGI worker would.
 """
 
 from __future__ import annotations
@@ -35,26 +35,40 @@ from baton_site.runtime import tune_garbage_collector  # noqa: E402
 STREAM_PREFIXES = ("/api/v1/events/", "/pmo/live")
 
 
-class ThreadPoolASGIHandler(ASGIHandler):
-    """Serves a request/response route the way a threaded WSGI server would, from inside daphne.
+class RequestASGIHandler(ASGIHandler):
+    """Serves a request/response route the way a WSGI worker would, from inside daphne.
 
-    The body is read on the event loop; then one hop into a small, long-lived thread pool runs everything
-    synchronous for the request: the `request_started` signal, the sync middleware chain and view, rendering, and
-    `request_finished`. The status, headers and bytes come back to the loop to be sent.
+    The body is read on the event loop; then one synchronous call runs everything for the request: the
+    `request_started` signal, the sync middleware chain and view, rendering, and `request_finished`. The status,
+    headers and bytes are then sent by the loop. Compared with Django's `ASGIHandler` this saves, per request: a
+    new thread (Django gives each request its own thread-sensitive executor), a new database connection
+    (connections are per thread, so that thread's connection died with it), the extra thread hops for the two
+    signals and `response.close()`, and two asyncio tasks. A request is not cancelled when its client goes away,
+    as with WSGI; these routes are short by design (streams take the async path).
 
-    Compared with Django's `ASGIHandler` this saves, per request: a new thread (Django gives each request its own
-    thread-sensitive executor), a new database connection (connections are per thread, so that thread's
-    connection died with it), the extra thread hops for the two signals and `response.close()`, and two asyncio
-    tasks. Pool threads keep their connection for `CONN_MAX_AGE`. A request is not cancelled when its client goes
-    away, as with WSGI; these routes are short by design (streams take the async path).
+    Where the call runs (`BATON_HTTP_THREADS`):
+    - 0, the default: on the event loop's own thread, one request at a time, as a sync WSGI worker runs them. The
+      process is bound by its CPU, and one interpreter runs one thread at a time, so a pool only interleaves
+      requests. It also cost: each SQL statement lets go of the interpreter lock, a sibling thread took it, and a
+      request holding SQLite's writer lock waited for it back while every writer of every process waited on it.
+      Measured with bench/lifecycle.py (8 clients, two processes): the writer lock's mean wait fell from 11 ms to
+      1.3 ms per transaction, and lifecycles/s rose 10-25%. Django's check against database calls from async code
+      is off in this process (`DJANGO_ALLOW_ASYNC_UNSAFE`), as these sync calls are made on the loop's thread by
+      design; stream code is still async-only, and the test suite, which runs without the variable, checks it.
+    - N > 0: in a pool of N threads, each with its own database connection, kept for `CONN_MAX_AGE`, so that a
+      slow request does not hold up the others of its process.
     """
 
     def __init__(self, threads: int) -> None:
         super().__init__()
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="baton-http")
-        # asgiref's wrapper (not a bare run_in_executor) so async_to_sync inside a request, used by the event
-        # bus to reach the channel layer, finds this process's event loop.
-        self._respond_in_pool = SyncToAsync(self._respond, thread_sensitive=False, executor=self.executor)
+        self._respond_in_pool: SyncToAsync | None = None
+        if threads:
+            executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="baton-http")
+            # asgiref's wrapper (not a bare run_in_executor) so async_to_sync inside a request finds this
+            # process's event loop.
+            self._respond_in_pool = SyncToAsync(self._respond, thread_sensitive=False, executor=executor)
+        else:
+            os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
@@ -64,9 +78,12 @@ class ThreadPoolASGIHandler(ASGIHandler):
             body_file = await self.read_body(receive)
         except RequestAborted:
             return
-        server_loop.set(asyncio.get_running_loop())  # copied into the pool thread with the context
+        server_loop.set(asyncio.get_running_loop())  # copied into a pool thread with the context
         try:
-            status, headers, body = await self._respond_in_pool(scope, body_file)
+            if self._respond_in_pool is None:
+                status, headers, body = self._respond(scope, body_file)
+            else:
+                status, headers, body = await self._respond_in_pool(scope, body_file)
         finally:
             body_file.close()
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -95,7 +112,7 @@ class ThreadPoolASGIHandler(ASGIHandler):
             response.close()  # sends request_finished, which keeps or closes this thread's DB connection
 
 
-request_app = ThreadPoolASGIHandler(threads=settings.BATON_HTTP_THREADS)
+request_app = RequestASGIHandler(threads=settings.BATON_HTTP_THREADS)
 
 
 async def http_app(scope: dict, receive: object, send: object) -> None:

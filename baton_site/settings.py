@@ -261,7 +261,8 @@ BATON_STREAM_POLL_INTERVAL = env_float("BATON_STREAM_POLL_INTERVAL", 1.0, minimu
 
 # --- Hardening ------------------------------------------------------------------------------------------------
 # Threads per web process for request/response routes (streams need none); each keeps its own DB connection.
-BATON_HTTP_THREADS = env_int("BATON_HTTP_THREADS", 2, minimum=1)
+# 0: none, the requests run on the event loop's thread one at a time (baton_site.asgi.RequestASGIHandler).
+BATON_HTTP_THREADS = env_int("BATON_HTTP_THREADS", 0, minimum=0)
 # Threads of the Celery worker `baton serve` embeds (without REDIS_URL).
 BATON_WORKER_THREADS = env_int("BATON_WORKER_THREADS", 16, minimum=1)
 BATON_MAX_BODY_BYTES = env_int("BATON_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)

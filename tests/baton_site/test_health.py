@@ -25,7 +25,8 @@ def test_uptime_grows(api):
         second = api.get("/api/v1/health").json()["uptime_seconds"]
     finally:
         runtime.STARTED_AT += 5
-    assert second >= first + 5
+    # Both are rounded to the millisecond, and two calls may fall in the same one.
+    assert round(second - first, 3) >= 5
 
 
 def test_ready_with_nothing_running(api):
