@@ -52,9 +52,10 @@ class RequestASGIHandler(ASGIHandler):
       requests. It also cost: each SQL statement lets go of the interpreter lock, a sibling thread took it, and a
       request holding SQLite's writer lock waited for it back while every writer of every process waited on it.
       Measured with bench/lifecycle.py (8 clients, two processes): the writer lock's mean wait fell from 11 ms to
-      1.3 ms per transaction, and lifecycles/s rose 10-25%. Django's check against database calls from async code
-      is off in this process (`DJANGO_ALLOW_ASYNC_UNSAFE`), as these sync calls are made on the loop's thread by
-      design; stream code is still async-only, and the test suite, which runs without the variable, checks it.
+      1.3 ms per transaction, and lifecycles/s rose 10-25%.
+      For the length of the call the thread is a plain sync thread: the loop is marked as not running in it (see
+      `_respond_on_loop_thread`), so Django's thread-locals (its database connection among them) are the thread's
+      own and last from one request to the next, and its check against database calls from async code holds.
     - N > 0: in a pool of N threads, each with its own database connection, kept for `CONN_MAX_AGE`, so that a
       slow request does not hold up the others of its process.
     """
@@ -67,8 +68,6 @@ class RequestASGIHandler(ASGIHandler):
             # asgiref's wrapper (not a bare run_in_executor) so async_to_sync inside a request finds this
             # process's event loop.
             self._respond_in_pool = SyncToAsync(self._respond, thread_sensitive=False, executor=executor)
-        else:
-            os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
     def load_middleware(self, is_async: bool = False) -> None:
         super().load_middleware(is_async=False)
@@ -81,13 +80,29 @@ class RequestASGIHandler(ASGIHandler):
         server_loop.set(asyncio.get_running_loop())  # copied into a pool thread with the context
         try:
             if self._respond_in_pool is None:
-                status, headers, body = self._respond(scope, body_file)
+                status, headers, body = self._respond_on_loop_thread(scope, body_file)
             else:
                 status, headers, body = await self._respond_in_pool(scope, body_file)
         finally:
             body_file.close()
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    def _respond_on_loop_thread(self, scope: dict, body_file) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """`_respond` on the loop's thread, as a sync thread would run it.
+
+        While the loop counts as running in this thread, asgiref's thread-critical locals (Django's database
+        connections) act as context variables, and each request, a task of its own, would find none and open a
+        new connection: that was a sixth of a web process's CPU. Nothing else can run on this thread until the call
+        returns, so the loop is set aside for its length (`asyncio`'s low-level `_set_running_loop`, the hook event
+        loop implementations use) and put back after.
+        """
+        loop = asyncio.get_running_loop()
+        asyncio.events._set_running_loop(None)
+        try:
+            return self._respond(scope, body_file)
+        finally:
+            asyncio.events._set_running_loop(loop)
 
     def _respond(self, scope: dict, body_file) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         set_script_prefix(get_script_prefix(scope))
