@@ -307,14 +307,16 @@ def execution_start(*, plan: Plan, max_parallel: int | None = None) -> ActionRes
     start (a HIGH/CRITICAL plan first opens a plan_review decision). The task id is the plan id for the first
     run of a plan and `<plan_id>-run<n>` for later runs; a plan with an active execution is a 409."""
     parallel = max_parallel or settings.BATON_MAX_PARALLEL
+    # A stored plan never changes, so its phases are read before the transaction: on SQLite its time is the
+    # single writer's.
+    loader = _PhaseLoader(plan)
+    phase_count = len(loader.phases)
+    if phase_count == 0:
+        raise RuleViolation(f"Plan '{plan.plan_id}' has no phases")
     try:
         with transaction.atomic():
             # Serialise starts of one plan (a row lock on PostgreSQL; SQLite's IMMEDIATE transaction already).
             table_rows.lock(Plan, id=plan.pk)
-            loader = _PhaseLoader(plan)
-            phase_count = len(loader.phases)
-            if phase_count == 0:
-                raise RuleViolation(f"Plan '{plan.plan_id}' has no phases")
             execution = Execution.objects.create(
                 task_id=_new_task_id(plan),
                 plan=plan,
