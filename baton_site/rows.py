@@ -247,6 +247,16 @@ def lock(model: type[models.Model], *, using: str = "default", **where: Any) -> 
         return cursor.fetchone() is not None
 
 
+def one(model: type[ModelT], *, using: str = "default", **where: Any) -> ModelT | None:
+    """`model.objects.filter(**where).first()` for a look-up on unique columns: the row with every column
+    loaded, or None, without compiling a query."""
+    names = tuple(field.name for field in model._meta.concrete_fields)
+    found = values(model, names, order_by=(), using=using, **where)
+    if not found:
+        return None
+    return model.from_db(using, [field.attname for field in _fields(model, names)], found[0])
+
+
 def find(model: type[ModelT], *, using: str = "default", **where: Any) -> ModelT | None:
     """The row whose columns equal every `where` value (a unique column), loaded by the ORM, or None. The look-up
     is a plain statement, so a miss (the usual case where a row is about to be written for the first time) costs

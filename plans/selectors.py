@@ -27,8 +27,8 @@ def plan_get(*, plan_id: str) -> Plan:
 
 
 def plan_row(*, plan_id: str) -> Plan:
-    """The plan row alone (no phases or steps; one query); NotFound otherwise."""
-    plan = Plan.objects.filter(plan_id=plan_id).first()
+    """The plan row alone (no phases or steps; one plain statement); NotFound otherwise."""
+    plan = rows.one(Plan, plan_id=plan_id)
     if plan is None:
         raise NotFound(f"Plan '{plan_id}' not found")
     return plan

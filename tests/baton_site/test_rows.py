@@ -143,3 +143,15 @@ def test_find_loads_the_matching_row_or_none():
     assert isinstance(found, Execution)
     assert (found.pk, found.status, found.plan_id) == (execution.pk, execution.status, execution.plan_id)
     assert rows.find(Execution, task_id="task-none") is None
+
+
+def test_one_loads_every_column_as_the_orm_does_or_none():
+    start(inline_plan([[{}, {}], [{}]]))
+    for model, where in ((Plan, "plan_id"), (Execution, "task_id")):
+        expected = model.objects.get()
+        found = rows.one(model, **{where: getattr(expected, where)})
+        assert isinstance(found, model)
+        assert found._state.adding is False
+        for field in model._meta.concrete_fields:
+            assert getattr(found, field.attname) == getattr(expected, field.attname), field.name
+        assert rows.one(model, **{where: "none"}) is None
