@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
 from django.db.models import Model
 
 from baton_site import rows
@@ -155,3 +156,12 @@ def test_one_loads_every_column_as_the_orm_does_or_none():
         for field in model._meta.concrete_fields:
             assert getattr(found, field.attname) == getattr(expected, field.attname), field.name
         assert rows.one(model, **{where: "none"}) is None
+
+
+def test_statements_keep_their_meaning_when_the_placeholder_rewrite_is_remembered():
+    with connection.cursor() as cursor:
+        for value in ("first", "second"):  # the second run takes the remembered rewrite
+            cursor.execute("SELECT '100%%', %s, %s", [value, 7])
+            assert cursor.fetchone() == ("100%", value, 7)
+        cursor.execute("SELECT %(name)s", {"name": "named"})  # pyformat: rewritten as Django does
+        assert cursor.fetchone() == ("named",)
