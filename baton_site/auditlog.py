@@ -6,13 +6,16 @@ INSERT, COMMIT) and waited for it before its response went out. On the embedded 
 queues on the one writer lock that every process shares: with 8 lifecycle clients on two web processes the audit
 inserts were a fifth of the time the lock was held, and bench/lifecycle.py ran 20% faster without them.
 
-Here the request only queues its entry (no database work, no parsing of its response body) and the writer thread
-stores the queue in one transaction, so while it waits for the lock the entries of other requests join the batch.
-An entry reaches the table a few milliseconds after its response under load, at once when the server is idle.
+Here the request only queues its entry (no database work, no parsing of its response body). The first entry of a
+batch wakes the writer thread, which lets `BATCH_SECONDS` pass for others to join, then stores the batch in one
+transaction: at most one write transaction and one thread wake-up per process per batch window, whatever the
+request rate. (Woken for every entry, the thread cost the loop a futex wake-up and a turn of the interpreter lock
+per request.) An entry reaches the table within about `BATCH_SECONDS` of its response.
 
 - Inside an open transaction (a test's, a command's), or outside the server, an entry is written at once in the
   calling thread, as a savepoint of that transaction; only `baton serve`'s web processes start the thread.
-- Readers of the log in this process (`GET /api/v1/audit`, the admin) first wait for the queue to be written.
+- Readers of the log in this process (`GET /api/v1/audit`, the admin) first have the queue written at once and
+  wait for it.
 - At a clean exit the queue is written before the process ends. A process killed outright loses the entries of
   its last moments, as with any buffered log.
 - A batch that fails is logged and its entries are written one by one, so one bad entry loses only itself.
@@ -38,6 +41,7 @@ logger = logging.getLogger(__name__)
 COLUMNS = ("timestamp", "actor", "method", "route", "path", "target_ids", "status_code", "request_id")
 _ID_KEYS = ("task_id", "plan_id", "request_id", "webhook_id", "project_id", "signal_id", "name", "step_id")
 FLUSH_TIMEOUT_SECONDS = 10.0
+BATCH_SECONDS = 0.05
 
 
 @dataclass(slots=True)
@@ -95,6 +99,7 @@ class AuditWriter:
         self._queue: list[Entry] = []
         self._queued = 0  # entries ever queued in this process
         self._stored = 0  # entries ever taken off the queue and written (or given up on)
+        self._flushing = 0  # callers of flush() waiting: the batch window is cut short
         self._thread: threading.Thread | None = None
         self._enabled = False
         os.register_at_fork(after_in_child=self._after_fork)
@@ -103,7 +108,7 @@ class AuditWriter:
         # The thread does not survive a fork, and the queue is the parent's to write.
         self._condition = threading.Condition()
         self._queue = []
-        self._queued = self._stored = 0
+        self._queued = self._stored = self._flushing = 0
         self._thread = None
 
     def enable(self) -> None:
@@ -122,19 +127,24 @@ class AuditWriter:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
                 self._thread.start()
-            self._condition.notify_all()
+            if len(self._queue) == 1:  # the first of a batch: the thread is idle
+                self._condition.notify_all()
 
     def flush(self, timeout: float = FLUSH_TIMEOUT_SECONDS) -> bool:
         """Wait until every entry queued so far is written; False if that took longer than `timeout`."""
         with self._condition:
             target = self._queued
-            return self._condition.wait_for(lambda: self._stored >= target, timeout)
+            self._flushing += 1
+            self._condition.notify_all()
+            try:
+                return self._condition.wait_for(lambda: self._stored >= target, timeout)
+            finally:
+                self._flushing -= 1
 
     def _write_now(self, entry: Entry) -> None:
         try:
-            with (
-                transaction.atomic()
-            ):  # a savepoint: a failed insert must not poison an enclosing transaction
+            # A savepoint: a failed insert must not poison an enclosing transaction.
+            with transaction.atomic():
                 _insert([entry])
         except Exception:  # noqa: BLE001 - the audit trail must not turn a served request into an error
             logger.exception("audit entry not written for %s %s", entry.method, entry.path)
@@ -143,6 +153,7 @@ class AuditWriter:
         while True:
             with self._condition:
                 self._condition.wait_for(lambda: bool(self._queue))
+                self._condition.wait_for(lambda: self._flushing > 0, BATCH_SECONDS)
                 batch, self._queue = self._queue, []
             try:
                 self._store(batch)
