@@ -94,6 +94,26 @@ def insert(
     return out
 
 
+def create(instance: ModelT, *, using: str = "default") -> ModelT:
+    """Store an instance built in Python, every column as it stands (its defaults filled in by the constructor),
+    as `Model.objects.create(...)` would, in one plain `INSERT ... RETURNING` of its id, without compiling it;
+    no `save()` or signals. Where the database cannot return rows, `save()` does it."""
+    model = type(instance)
+    if not can_return_rows(using):
+        instance.save(force_insert=True, using=using)
+        return instance
+    names = tuple(field.name for field in model._meta.concrete_fields if not field.primary_key)
+    ((pk,),) = insert(
+        model,
+        names,
+        [[getattr(instance, field.attname) for field in _fields(model, names)]],
+        returning=(_column(model._meta.pk),),
+        using=using,
+    )
+    attach(instance, pk, using)
+    return instance
+
+
 def attach(instance: models.Model, pk: Any, using: str = "default") -> models.Model:
     """Mark an instance built in Python as the stored row `pk` (as `save()` would have left it)."""
     instance.pk = pk
@@ -193,23 +213,32 @@ def values(
     names: Sequence[str],
     *,
     order_by: Sequence[str] = ("id",),
+    above: tuple[str, Any] | None = None,
     using: str = "default",
     **where: Any,
 ) -> list[tuple[Any, ...]]:
     """`model.objects.filter(**where).order_by(*order_by).values_list(*names)` (equality tests, ascending
-    order), without compiling it."""
+    order), without compiling it. `above=(name, value)` adds `name > value` (`filter(name__gt=value)`)."""
     connection = connections[using]
     quote = connection.ops.quote_name
     wanted = tuple(names)
     conditions = _fields(model, tuple(where))
     selected = ", ".join(quote(_column(field)) for field in _fields(model, wanted))
-    statement = f"SELECT {selected} FROM {quote(model._meta.db_table)} WHERE {_equal(conditions, connection)}"  # noqa: S608
+    tests = [_equal(conditions, connection)] if conditions else []
+    parameters = _prepared(conditions, list(where.values()), connection)
+    if above is not None:
+        (bound,) = _fields(model, (above[0],))
+        tests.append(f"{quote(_column(bound))} > %s")
+        parameters += _prepared([bound], [above[1]], connection)
+    if not tests:
+        raise TypeError("values() needs at least one condition")
+    statement = f"SELECT {selected} FROM {quote(model._meta.db_table)} WHERE {' AND '.join(tests)}"  # noqa: S608
     if order_by:
         statement += " ORDER BY " + ", ".join(
             quote(_column(field)) for field in _fields(model, tuple(order_by))
         )
     with connection.cursor() as cursor:
-        cursor.execute(statement, _prepared(conditions, list(where.values()), connection))
+        cursor.execute(statement, parameters)
         found = cursor.fetchall()
     converters = _converters(model, wanted, using)
     if not any(chain for _, chain in converters):

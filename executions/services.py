@@ -582,7 +582,7 @@ def _write_usage(execution: Execution) -> tuple[UsageRecord, int]:
     # The execution's row lock serialises every writer of this task's usage: no savepoint dance needed.
     usage = table_rows.find(UsageRecord, task_id=execution.task_id)
     if usage is None:
-        usage = UsageRecord.objects.create(task_id=execution.task_id, **values)
+        usage = table_rows.create(UsageRecord(task_id=execution.task_id, **values))
     else:
         for name, value in values.items():
             setattr(usage, name, value)

@@ -93,6 +93,9 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     return planner.plan_to_dict(plan_to_planner(plan))
 
 
+FEW_ADDED = 4  # up to this many new outcomes are read in plain statements (three per outcome)
+
+
 class _OutcomeHistory:
     """The planner's learning history, kept per process and brought up to date by a stamp query.
 
@@ -113,7 +116,13 @@ class _OutcomeHistory:
             count, top, latest = rows.stamp(PlanOutcome, "recorded_at")
             stamp = (count or 0, top or 0, latest)
             if stamp != self._stamp:
-                added = self._read(id__gt=self._stamp[1]) if self._stamp is not None else None
+                added = None
+                if self._stamp is not None:
+                    fresh = stamp[0] - self._stamp[0]
+                    if 0 < fresh <= FEW_ADDED:
+                        added = self._read_added(self._stamp[1])
+                    else:
+                        added = self._read(id__gt=self._stamp[1])
                 if added is not None and self._stamp is not None and len(added) == stamp[0] - self._stamp[0]:
                     self._rows = sorted([*self._rows, *added], key=lambda row: (row[0], row[1]), reverse=True)
                 else:
@@ -121,6 +130,36 @@ class _OutcomeHistory:
                 self._rows = self._rows[:PATTERN_HISTORY_LIMIT]
                 self._stamp = stamp
             return [outcome for _, _, outcome in self._rows[:limit]]
+
+    def _read_added(self, after_pk: int) -> list[tuple[datetime, int, planner.PastOutcome]]:
+        """The outcomes stored since `after_pk` (at most FEW_ADDED; usually one), in plain statements: compiling
+        `_read`'s two queries was a third of `POST /plans`."""
+        added = []
+        for recorded_at, pk, outcome, plan_pk in rows.values(
+            PlanOutcome, ("recorded_at", "id", "outcome", "plan"), order_by=(), above=("id", after_pk)
+        ):
+            plan = rows.values(Plan, ("plan_id", "task_type", "agents", "stack"), order_by=(), id=plan_pk)
+            if not plan:
+                continue  # deleted meanwhile: the next stamp differs and reloads
+            plan_id, task_type, agents, stack = plan[0]
+            names = [
+                name for (name,) in rows.values(PlanPhase, ("name",), order_by=("phase_id",), plan=plan_pk)
+            ]
+            added.append(
+                (
+                    recorded_at,
+                    pk,
+                    planner.PastOutcome(
+                        task_type=task_type,
+                        outcome=outcome,
+                        agents=tuple(agents or ()),
+                        phase_names=tuple(names),
+                        stack=stack,
+                        plan_id=plan_id,
+                    ),
+                )
+            )
+        return added
 
     def _read(self, **filters: Any) -> list[tuple[datetime, int, planner.PastOutcome]]:
         """Outcomes (newest first, at most the limit) with their plans' shapes, in two queries."""

@@ -293,4 +293,4 @@ def plan_record_outcome(*, plan: Plan, task_id: str, outcome: str) -> PlanOutcom
     existing = rows.find(PlanOutcome, task_id=task_id)
     if existing is not None:
         return existing
-    return PlanOutcome.objects.create(plan=plan, task_id=task_id, outcome=outcome, recorded_at=timezone.now())
+    return rows.create(PlanOutcome(plan=plan, task_id=task_id, outcome=outcome, recorded_at=timezone.now()))

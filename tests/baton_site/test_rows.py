@@ -165,3 +165,39 @@ def test_statements_keep_their_meaning_when_the_placeholder_rewrite_is_remembere
             assert cursor.fetchone() == ("100%", value, 7)
         cursor.execute("SELECT %(name)s", {"name": "named"})  # pyformat: rewritten as Django does
         assert cursor.fetchone() == ("named",)
+
+
+def test_create_stores_every_column_as_the_orm_would_and_attaches_the_id():
+    made = rows.create(
+        AuditEntry(
+            timestamp=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+            method="POST",
+            path="/api/v1/plans",
+            target_ids=["plan-1", "task-2"],
+            status_code=201,
+        )
+    )
+    assert made.pk is not None
+    assert made._state.adding is False
+    stored = AuditEntry.objects.get(pk=made.pk)
+    for field in AuditEntry._meta.concrete_fields:
+        assert getattr(stored, field.attname) == getattr(made, field.attname), field.name
+    assert stored.actor == AuditEntry._meta.get_field("actor").get_default()
+
+
+def test_values_above_a_bound_matches_the_orm():
+    start(inline_plan([[{}, {}, {}], [{}]]))
+    execution = Execution.objects.get()
+    first = StepResult.objects.filter(execution=execution).order_by("id").first()
+    expected = list(
+        StepResult.objects.filter(execution=execution, id__gt=first.pk)
+        .order_by("id")
+        .values_list("id", "step_id")
+    )
+    assert len(expected) == 3
+    assert (
+        rows.values(StepResult, ("id", "step_id"), above=("id", first.pk), execution=execution.pk) == expected
+    )
+    assert rows.values(StepResult, ("id",), order_by=(), above=("id", expected[-1][0])) == []
+    with pytest.raises(TypeError):
+        rows.values(StepResult, ("id",))

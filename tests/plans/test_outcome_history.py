@@ -62,7 +62,7 @@ def test_outcomes_added_later_are_merged_in_order(django_assert_num_queries):
         selectors.past_outcomes()
     add_outcome(10, minutes_ago=0)
     add_outcome(11, minutes_ago=12)  # recorded earlier than some cached outcomes
-    with django_assert_num_queries(3):  # stamp, the added rows, their phases
+    with django_assert_num_queries(6):  # stamp, the added rows, then each one's plan and phase names
         history = selectors.past_outcomes()
     assert history == fresh_read()
     assert [item.plan_id for item in history][:3] == ["plan-hist0010", "plan-hist0000", "plan-hist0001"]
@@ -97,3 +97,14 @@ def test_history_keeps_only_the_most_recent(monkeypatch):
     assert [item.plan_id for item in history] == ["plan-hist0009", "plan-hist0004", "plan-hist0003"]
     assert history == fresh_read()
     assert len(selectors.past_outcomes(limit=2)) == 2
+
+
+def test_many_outcomes_added_at_once_are_read_in_two_queries(django_assert_num_queries):
+    add_outcome(0, minutes_ago=50)
+    assert len(selectors.past_outcomes()) == 1
+    for number in range(1, 2 + selectors.FEW_ADDED):
+        add_outcome(number, minutes_ago=50 - number)
+    with django_assert_num_queries(3):  # stamp, the added rows, their phases
+        history = selectors.past_outcomes()
+    assert history == fresh_read()
+    assert len(history) == 2 + selectors.FEW_ADDED
