@@ -95,9 +95,10 @@ def insert(
 
 
 def create(instance: ModelT, *, using: str = "default") -> ModelT:
-    """Store an instance built in Python, every column as it stands (its defaults filled in by the constructor),
-    as `Model.objects.create(...)` would, in one plain `INSERT ... RETURNING` of its id, without compiling it;
-    no `save()` or signals. Where the database cannot return rows, `save()` does it."""
+    """Store an instance built in Python, as `Model.objects.create(...)` would (its defaults filled in by the
+    constructor, each column through its field's `pre_save`, so `auto_now` fields are stamped), in one plain
+    `INSERT ... RETURNING` of its id, without compiling it; no `save()` or signals. Where the database cannot
+    return rows, `save()` does it."""
     model = type(instance)
     if not can_return_rows(using):
         instance.save(force_insert=True, using=using)
@@ -106,7 +107,7 @@ def create(instance: ModelT, *, using: str = "default") -> ModelT:
     ((pk,),) = insert(
         model,
         names,
-        [[getattr(instance, field.attname) for field in _fields(model, names)]],
+        [[field.pre_save(instance, True) for field in _fields(model, names)]],
         returning=(_column(model._meta.pk),),
         using=using,
     )

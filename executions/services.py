@@ -318,13 +318,15 @@ def execution_start(*, plan: Plan, max_parallel: int | None = None) -> ActionRes
         with transaction.atomic():
             # Serialise starts of one plan (a row lock on PostgreSQL; SQLite's IMMEDIATE transaction already).
             table_rows.lock(Plan, id=plan.pk)
-            execution = Execution.objects.create(
-                task_id=_new_task_id(plan),
-                plan=plan,
-                phase_count=phase_count,
-                total_steps=plan.total_steps,
-                max_parallel=parallel,
-                started_at=timezone.now(),
+            execution = table_rows.create(
+                Execution(
+                    task_id=_new_task_id(plan),
+                    plan=plan,
+                    phase_count=phase_count,
+                    total_steps=plan.total_steps,
+                    max_parallel=parallel,
+                    started_at=timezone.now(),
+                )
             )
             pending = str(engine.StepStatus.PENDING)
             table_rows.insert(

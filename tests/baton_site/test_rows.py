@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection
 from django.db.models import Model
+from django.utils import timezone
 
 from baton_site import rows
 from baton_site.models import AuditEntry
@@ -183,6 +184,18 @@ def test_create_stores_every_column_as_the_orm_would_and_attaches_the_id():
     for field in AuditEntry._meta.concrete_fields:
         assert getattr(stored, field.attname) == getattr(made, field.attname), field.name
     assert stored.actor == AuditEntry._meta.get_field("actor").get_default()
+
+
+def test_create_stamps_auto_now_columns():
+    start(inline_plan([[{}]]))
+    plan = Plan.objects.get()
+    before = timezone.now()
+    made = rows.create(
+        Execution(task_id="task-made", plan=plan, phase_count=1, total_steps=1, started_at=before)
+    )
+    stored = Execution.objects.get(pk=made.pk)
+    assert stored.updated_at >= before
+    assert stored.updated_at == made.updated_at
 
 
 def test_values_above_a_bound_matches_the_orm():
