@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
+from agents.models import AgentDefinition
 from baton_site import rows
 from baton_site.errors import NotFound
 from plans import planner
@@ -202,3 +203,40 @@ def past_outcomes(limit: int = PATTERN_HISTORY_LIMIT) -> list[planner.PastOutcom
     """The most recent execution outcomes (at most PATTERN_HISTORY_LIMIT) with their plans' shapes, for learned
     patterns. One aggregate query when nothing changed since the last call in this process."""
     return _history.get(limit)
+
+
+class _RegistrySnapshot:
+    """The agent roster as the planner sees it, kept per process and brought up to date by a stamp query.
+
+    Every `POST /plans` needs the whole roster; reading and converting its rows was an eighth of the request.
+    Definitions are added (new ids), deleted (the count drops) or saved with a new `updated_at` (`auto_now`;
+    the registry reload and the admin both save), so (row count, highest id, latest `updated_at`) tells whether
+    anything changed. Other processes' changes show on the next call.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stamp: tuple[Any, ...] | None = None
+        self._agents: list[planner.AgentInfo] = []
+
+    def get(self) -> list[planner.AgentInfo]:
+        with self._lock:
+            stamp = rows.stamp(AgentDefinition, "updated_at")
+            if stamp != self._stamp:
+                self._agents = [
+                    planner.AgentInfo(name=n, base_name=b, flavor=f, category=c, model=m, description=d)
+                    for n, b, f, c, m, d in AgentDefinition.objects.order_by("name").values_list(
+                        "name", "base_name", "flavor", "category", "model", "description"
+                    )
+                ]
+                self._stamp = stamp
+            return list(self._agents)
+
+
+_registry = _RegistrySnapshot()
+
+
+def registry_snapshot() -> list[planner.AgentInfo]:
+    """Every agent definition, by name, for the planner. One aggregate query when nothing changed since the last
+    call in this process."""
+    return _registry.get()

@@ -11,12 +11,11 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
-from agents.models import AgentDefinition
 from baton_site import rows
 from baton_site.errors import RuleViolation
 from plans import planner
 from plans.models import Plan, PlanOutcome, PlanPhase, PlanStep
-from plans.selectors import past_outcomes
+from plans.selectors import past_outcomes, registry_snapshot
 
 
 def new_plan_id() -> str:
@@ -45,16 +44,6 @@ def resolve_project_path(project_path: str | None) -> Path:
     if roots and not any(resolved.is_relative_to(root) for root in roots):
         raise RuleViolation(f"project_path '{project_path}' is outside the allowed project roots.")
     return resolved
-
-
-def registry_snapshot() -> list[planner.AgentInfo]:
-    definitions = AgentDefinition.objects.values_list(
-        "name", "base_name", "flavor", "category", "model", "description"
-    )
-    return [
-        planner.AgentInfo(name=n, base_name=b, flavor=f, category=c, model=m, description=d)
-        for n, b, f, c, m, d in definitions.order_by("name")
-    ]
 
 
 def plan_generate(
@@ -116,23 +105,25 @@ def plan_store(
     """Store a planner Plan as rows (phases and steps in two plain inserts). The plan id must be new."""
     if rows.values(Plan, ("id",), order_by=(), plan_id=plan.plan_id):
         raise RuleViolation(f"A plan with id '{plan.plan_id}' already exists.")
-    row = Plan.objects.create(
-        plan_id=plan.plan_id,
-        task_summary=plan.task_summary,
-        description=description or plan.task_summary,
-        task_type=plan.task_type,
-        risk_level=plan.risk_level,
-        budget_tier=plan.budget_tier,
-        execution_mode=plan.execution_mode,
-        git_strategy=plan.git_strategy,
-        pattern_source=plan.pattern_source,
-        stack=plan.stack,
-        complexity=plan.complexity,
-        project_path=project_path,
-        total_steps=plan.total_steps,
-        agents=plan.agents,
-        extra=extra or {},
-        created_at=_created_at(plan.created_at),
+    row = rows.create(
+        Plan(
+            plan_id=plan.plan_id,
+            task_summary=plan.task_summary,
+            description=description or plan.task_summary,
+            task_type=plan.task_type,
+            risk_level=plan.risk_level,
+            budget_tier=plan.budget_tier,
+            execution_mode=plan.execution_mode,
+            git_strategy=plan.git_strategy,
+            pattern_source=plan.pattern_source,
+            stack=plan.stack,
+            complexity=plan.complexity,
+            project_path=project_path,
+            total_steps=plan.total_steps,
+            agents=plan.agents,
+            extra=extra or {},
+            created_at=_created_at(plan.created_at),
+        )
     )
     phase_rows = [
         (

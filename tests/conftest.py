@@ -8,8 +8,10 @@ from plans import selectors as plan_selectors
 
 @pytest.fixture(autouse=True)
 def _fresh_outcome_history(monkeypatch):
-    """The planner's outcome history is cached per process; rolled-back test data must not linger in it."""
+    """The planner's outcome history and roster are cached per process; rolled-back test data must not linger
+    in them."""
     monkeypatch.setattr(plan_selectors, "_history", plan_selectors._OutcomeHistory())
+    monkeypatch.setattr(plan_selectors, "_registry", plan_selectors._RegistrySnapshot())
 
 
 @pytest.fixture
