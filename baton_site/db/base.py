@@ -58,6 +58,9 @@ class WriterLock:
                 os.close(descriptor)
         self._files = {}
         self._threads = threading.Lock()
+        if self._collector_was_on:  # forked while a parent's thread held the lock: the child holds nothing
+            self._collector_was_on = False
+            gc.enable()
 
     def _descriptor(self, path: str | None) -> int | None:
         if path is None:
