@@ -157,6 +157,8 @@ class AuditWriter:
                 batch, self._queue = self._queue, []
             try:
                 self._store(batch)
+            except Exception:  # noqa: BLE001 - the thread must outlive any one batch (a lost connection, say)
+                logger.exception("audit batch of %d entries not written", len(batch))
             finally:
                 with self._condition:
                     self._stored += len(batch)
