@@ -288,8 +288,6 @@ def one(model: type[ModelT], *, using: str = "default", **where: Any) -> ModelT 
 
 
 def find(model: type[ModelT], *, using: str = "default", **where: Any) -> ModelT | None:
-    """The row whose columns equal every `where` value (a unique column), loaded by the ORM, or None. The look-up
-    is a plain statement, so a miss (the usual case where a row is about to be written for the first time) costs
-    no query compilation."""
-    found = values(model, (model._meta.pk.name,), order_by=(), using=using, **where)
-    return model._default_manager.using(using).filter(pk=found[0][0]).first() if found else None
+    """The row whose columns equal every `where` value (a unique column), or None: `one` under the name the
+    write paths use when they look for a row about to be written for the first time."""
+    return one(model, using=using, **where)

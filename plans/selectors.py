@@ -94,6 +94,31 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     return planner.plan_to_dict(plan_to_planner(plan))
 
 
+def _history_row(
+    recorded_at: datetime,
+    pk: int,
+    outcome: str,
+    plan_id: str,
+    task_type: str,
+    agents: list[str] | None,
+    stack: Any,
+    phase_names: list[str],
+) -> tuple[datetime, int, planner.PastOutcome]:
+    """One outcome of the history, with its plan's shape, keyed for ordering by (time, id)."""
+    return (
+        recorded_at,
+        pk,
+        planner.PastOutcome(
+            task_type=task_type,
+            outcome=outcome,
+            agents=tuple(agents or ()),
+            phase_names=tuple(phase_names),
+            stack=stack,
+            plan_id=plan_id,
+        ),
+    )
+
+
 FEW_ADDED = 4  # up to this many new outcomes are read in plain statements (three per outcome)
 
 
@@ -146,20 +171,7 @@ class _OutcomeHistory:
             names = [
                 name for (name,) in rows.values(PlanPhase, ("name",), order_by=("phase_id",), plan=plan_pk)
             ]
-            added.append(
-                (
-                    recorded_at,
-                    pk,
-                    planner.PastOutcome(
-                        task_type=task_type,
-                        outcome=outcome,
-                        agents=tuple(agents or ()),
-                        phase_names=tuple(names),
-                        stack=stack,
-                        plan_id=plan_id,
-                    ),
-                )
-            )
+            added.append(_history_row(recorded_at, pk, outcome, plan_id, task_type, agents, stack, names))
         return added
 
     def _read(self, **filters: Any) -> list[tuple[datetime, int, planner.PastOutcome]]:
@@ -180,17 +192,8 @@ class _OutcomeHistory:
         ):
             phase_names.setdefault(plan_pk, []).append(name)
         return [
-            (
-                recorded_at,
-                pk,
-                planner.PastOutcome(
-                    task_type=task_type,
-                    outcome=outcome,
-                    agents=tuple(agents or ()),
-                    phase_names=tuple(phase_names.get(plan_pk, ())),
-                    stack=stack,
-                    plan_id=plan_id,
-                ),
+            _history_row(
+                recorded_at, pk, outcome, plan_id, task_type, agents, stack, phase_names.get(plan_pk, [])
             )
             for recorded_at, pk, outcome, plan_pk, plan_id, task_type, agents, stack in rows
         ]
