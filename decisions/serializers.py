@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from baton_site.serializers import RequestSerializer
 from decisions.models import DecisionRequest
 from executions.serializers import ActionSerializer
 
@@ -38,14 +39,14 @@ class DecisionListSerializer(serializers.Serializer):
     decisions = DecisionSerializer(many=True)
 
 
-class DecisionListQuerySerializer(serializers.Serializer):
+class DecisionListQuerySerializer(RequestSerializer):
     status = serializers.ChoiceField(choices=["pending", "resolved", "expired"], required=False)
     task_id = serializers.CharField(required=False, max_length=120)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
     offset = serializers.IntegerField(required=False, min_value=0, default=0)
 
 
-class ResolveDecisionRequestSerializer(serializers.Serializer):
+class ResolveDecisionRequestSerializer(RequestSerializer):
     option = serializers.CharField(min_length=1, max_length=40)
     rationale = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
     resolved_by = serializers.CharField(required=False, allow_blank=True, default="human", max_length=200)

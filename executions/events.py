@@ -171,15 +171,20 @@ def broadcast(events: Sequence[Event]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    # The in-memory layer knows which groups have a client in this process: no message is built for the others.
+    listening = layer.groups if isinstance(layer, InMemoryChannelLayer) else None
     sends: list[tuple[str, dict[str, Any]]] = []
     for event in events:
-        message = {"type": CHANNEL_MESSAGE_TYPE, "event": event_to_dict(event)}
-        sends.append((group_for_task(event.task_id), message))
-        sends.append((GLOBAL_GROUP, message))
-    if isinstance(layer, InMemoryChannelLayer):
-        sends = [(group, message) for group, message in sends if layer.groups.get(group)]
-        if not sends:
-            return
+        targets = [
+            group
+            for group in (group_for_task(event.task_id), GLOBAL_GROUP)
+            if listening is None or listening.get(group)
+        ]
+        if targets:
+            message = {"type": CHANNEL_MESSAGE_TYPE, "event": event_to_dict(event)}
+            sends.extend((group, message) for group in targets)
+    if not sends:
+        return
     loop = server_loop.get()
     if loop is not None and loop.is_running():
         loop.call_soon_threadsafe(_start_sends, layer, sends)

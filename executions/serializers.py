@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from baton_site.serializers import RequestSerializer
+
 
 class ActionSerializer(serializers.Serializer):
     action_type = serializers.CharField(help_text="dispatch, gate, approval, wait, complete or failed")
@@ -49,7 +51,7 @@ class ExecutionSerializer(ExecutionSummarySerializer):
     gate_results = serializers.ListField(child=serializers.DictField())
 
 
-class StartExecutionRequestSerializer(serializers.Serializer):
+class StartExecutionRequestSerializer(RequestSerializer):
     plan_id = serializers.CharField(required=False, allow_null=True, max_length=120)
     plan = serializers.JSONField(
         required=False, allow_null=True, help_text="Inline plan dict (MachinePlan shape)"
@@ -61,7 +63,7 @@ class StartExecutionResponseSerializer(serializers.Serializer):
     next_actions = ActionSerializer(many=True)
 
 
-class RecordStepRequestSerializer(serializers.Serializer):
+class RecordStepRequestSerializer(RequestSerializer):
     step_id = serializers.CharField(max_length=40)
     agent = serializers.CharField(max_length=120)
     status = serializers.CharField(max_length=20, help_text='"complete", "failed" or "dispatched"')
@@ -70,7 +72,7 @@ class RecordStepRequestSerializer(serializers.Serializer):
     duration_ms = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=10**15)
 
 
-class RecordGateRequestSerializer(serializers.Serializer):
+class RecordGateRequestSerializer(RequestSerializer):
     phase_id = serializers.IntegerField(min_value=-(2**31), max_value=2**31 - 1)
     result = serializers.CharField(max_length=20, help_text='"pass", "fail" or "pass_with_notes"')
     notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=100_000)
@@ -92,7 +94,7 @@ class CancelResponseSerializer(serializers.Serializer):
     task_id = serializers.CharField()
 
 
-class ExecutionListQuerySerializer(serializers.Serializer):
+class ExecutionListQuerySerializer(RequestSerializer):
     status = serializers.ChoiceField(
         choices=["running", "gate_pending", "approval_pending", "complete", "failed"], required=False
     )
@@ -161,7 +163,7 @@ class UsageSerializer(serializers.Serializer):
     summary = UsageSummarySerializer()
 
 
-class UsageQuerySerializer(serializers.Serializer):
+class UsageQuerySerializer(RequestSerializer):
     since = serializers.DateTimeField(required=False, help_text="ISO 8601; records at or after this time")
     agent = serializers.CharField(required=False, max_length=120)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=1000, default=100)

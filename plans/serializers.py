@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from baton_site.serializers import RequestSerializer
+
 
 class PlanGateSerializer(serializers.Serializer):
     gate_type = serializers.CharField(help_text="test, build or review")
@@ -61,7 +63,7 @@ class PlanSummarySerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class CreatePlanRequestSerializer(serializers.Serializer):
+class CreatePlanRequestSerializer(RequestSerializer):
     description = serializers.CharField(min_length=1, max_length=100_000)
     task_type = serializers.CharField(required=False, allow_null=True, max_length=40)
     agents = serializers.ListField(

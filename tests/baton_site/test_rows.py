@@ -214,3 +214,40 @@ def test_values_above_a_bound_matches_the_orm():
     assert rows.values(StepResult, ("id",), order_by=(), above=("id", expected[-1][0])) == []
     with pytest.raises(TypeError):
         rows.values(StepResult, ("id",))
+
+
+@pytest.mark.parametrize(
+    ("model", "name", "values"),
+    [
+        (AuditEntry, "actor", ["user:ann", "", None, 12, timezone]),
+        (AuditEntry, "status_code", [0, 201, None, "404", True]),
+        (AuditEntry, "target_ids", [["a", "b é"], [], {"k": [1, None]}, None, "text", 3]),
+        (
+            AuditEntry,
+            "timestamp",
+            [
+                datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
+                timezone.now(),
+                None,
+                "2026-01-02 03:04:05+00:00",
+            ],
+        ),
+        (StepResult, "execution", [1, 2**40, None, "7"]),
+        (Execution, "cancelled", [True, False]),
+    ],
+)
+def test_prepared_values_are_what_the_orm_sends(model, name, values):
+    """The shortcut for plain values gives the parameter the field's own `get_db_prep_save` gives, on each
+    database; other values (strings for numbers, naive datetimes, a module) take the full path and get its answer."""
+    field = model._meta.get_field(name)
+    for value in values:
+        try:
+            expected = field.get_db_prep_save(value, connection)
+        except (TypeError, ValueError) as exc:
+            with pytest.raises(type(exc)):
+                rows._prepared([field], [value], connection)
+            continue
+        (prepared,) = rows._prepared([field], [value], connection)
+        assert type(prepared) is type(expected)
+        # PostgreSQL's JSON parameters are wrappers holding the value.
+        assert getattr(prepared, "obj", prepared) == getattr(expected, "obj", expected)
