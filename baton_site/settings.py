@@ -78,10 +78,10 @@ MIDDLEWARE = [
     "baton_site.middleware.AuthFailureThrottleMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "baton_site.auth.BearerTokenMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "baton_site.middleware.PageSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "baton_site.middleware.PageAuthenticationMiddleware",
     "baton_site.middleware.PageMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Sync-only and innermost: it writes to the database in the same thread as the (sync) views.

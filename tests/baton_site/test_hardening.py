@@ -196,3 +196,17 @@ def test_every_operation_with_input_documents_422(api):
         for method, operation in item.items():
             if operation.get("parameters") or operation.get("requestBody"):
                 assert "422" in operation["responses"], (method, url)
+
+
+def test_api_requests_skip_sessions_and_the_logged_in_user(client, django_user_model):
+    """The API reads no cookie: with a browser's admin session, an API request loads no session and no user (nor
+    the reference cycles the lazy user leaves); the admin still has both."""
+    client.force_login(django_user_model.objects.create_superuser("ops", "ops@example.com", "pw-12345-long"))
+    api_request = client.get("/api/v1/health").wsgi_request
+    assert not hasattr(api_request, "session")
+    assert (
+        getattr(api_request, "user", None) is None
+    )  # DRF marks API requests unauthenticated: the token is all
+    page = client.get("/admin/")
+    assert page.status_code == 200
+    assert page.wsgi_request.user.get_username() == "ops"
