@@ -147,7 +147,7 @@ def insert(
     return out
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def _insert_statement(
     model: type[models.Model], names: tuple[str, ...], count: int, returning: tuple[str, ...], using: str
 ) -> str:
