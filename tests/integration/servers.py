@@ -15,6 +15,8 @@ from pathlib import Path
 
 import requests
 
+CHECKOUT = Path(__file__).resolve().parents[2]
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -87,6 +89,9 @@ def baton_server(
             k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")
         }
         child_env.update({"BATON_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"})
+        # The server runs this checkout's code even when the interpreter has another copy of Baton installed (a
+        # benchmark started from a second checkout measures that checkout).
+        child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CHECKOUT), os.environ.get("PYTHONPATH")]))
         if database_url:
             child_env["DATABASE_URL"] = database_url
         child_env.update(env or {})
