@@ -361,19 +361,21 @@ class IdempotencyMiddleware:
 
 # --- Page-only middleware ------------------------------------------------------------------------------------
 # The API authenticates with its bearer token alone and reads no cookie (DESIGN.md, security rules). Sessions, the
-# logged-in user and messages serve the admin and the pages; API requests skip them. Besides the work, this spares
-# each API request the reference cycles they leave (the lazy `request.user` closes over the request), which only
-# the garbage collector frees.
+# logged-in user and messages serve the admin and the pages; API requests skip their work.
 
 API_PREFIX = "/api/"
 
 
-class PageSessionMiddleware(SessionMiddleware):
-    """Django's sessions, for the admin and the pages only."""
+class _PagesOnly:
+    """Runs the wrapped middleware's `process_request` for every path but the API's."""
 
     def process_request(self, request: HttpRequest) -> None:
         if not request.path_info.startswith(API_PREFIX):
-            super().process_request(request)
+            super().process_request(request)  # type: ignore[misc]
+
+
+class PageSessionMiddleware(_PagesOnly, SessionMiddleware):
+    """Django's sessions, for the admin and the pages only."""
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         if not hasattr(request, "session"):
@@ -381,17 +383,9 @@ class PageSessionMiddleware(SessionMiddleware):
         return super().process_response(request, response)
 
 
-class PageAuthenticationMiddleware(AuthenticationMiddleware):
+class PageAuthenticationMiddleware(_PagesOnly, AuthenticationMiddleware):
     """Django's logged-in user, for the admin and the pages only."""
 
-    def process_request(self, request: HttpRequest) -> None:
-        if not request.path_info.startswith(API_PREFIX):
-            super().process_request(request)
 
-
-class PageMessageMiddleware(MessageMiddleware):
+class PageMessageMiddleware(_PagesOnly, MessageMiddleware):
     """Django's messages, for the admin and the pages only."""
-
-    def process_request(self, request: HttpRequest) -> None:
-        if not request.path_info.startswith(API_PREFIX):
-            super().process_request(request)
