@@ -17,13 +17,12 @@ import json
 import logging
 import re
 import secrets
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer, InMemoryChannelLayer, get_channel_layer
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from baton_site import rows
@@ -31,9 +30,6 @@ from baton_site.context import current_request_id, server_loop
 from executions.models import Event, EventStream
 
 logger = logging.getLogger(__name__)
-
-# INSERT ... ON CONFLICT ... RETURNING: PostgreSQL, and SQLite from 3.35.
-_UPSERT_RETURNING = connection.vendor != "sqlite" or sqlite3.sqlite_version_info >= (3, 35)
 
 GLOBAL_GROUP = "events.all"
 CHANNEL_MESSAGE_TYPE = "baton.event"
@@ -70,33 +66,31 @@ def event_to_dict(event: Event) -> dict[str, Any]:
 
 
 def _allocate(task_id: str, count: int) -> int:
-    """Reserve `count` sequence numbers for the task; returns the first. Locks the task's stream row until the
-    caller's transaction ends, so sequences also commit in order."""
-    if _UPSERT_RETURNING:
-        # One statement for a new task and for a known one: create the counter or advance it, and read it back
-        # (the row lock is taken by the INSERT or the UPDATE).
-        table = connection.ops.quote_name(EventStream._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (task_id, last_sequence) VALUES (%s, %s) "  # noqa: S608 (no user input)
-                f"ON CONFLICT (task_id) DO UPDATE SET last_sequence = {table}.last_sequence + excluded.last_sequence "
-                "RETURNING last_sequence",
-                [task_id, count],
-            )
+    """Reserve `count` sequence numbers for the task, inside the caller's transaction; returns the first.
+
+    - PostgreSQL: the task's counter row (EventStream) is created or advanced and read back in one statement,
+      whose row lock holds until the transaction ends, so sequences also commit in order.
+    - SQLite: the caller's transaction is the database's one writer (Baton's backend begins every transaction
+      IMMEDIATE), so no other writer can add an event until it ends. The task's last sequence is read from the
+      unique (task_id, sequence) index and no counter row is written: one page fewer in every event's commit.
+      Events are never deleted, so the last stored sequence is the last one handed out.
+    """
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            table = quote(Event._meta.db_table)
+            cursor.execute(f"SELECT MAX(sequence) FROM {table} WHERE task_id = %s", [task_id])  # noqa: S608
             (last,) = cursor.fetchone()
-        return int(last) - count + 1
-    for _ in range(3):
-        stream = EventStream.objects.select_for_update().filter(task_id=task_id).order_by().first()
-        if stream is not None:
-            EventStream.objects.filter(pk=stream.pk).update(last_sequence=stream.last_sequence + count)
-            return stream.last_sequence + 1
-        try:
-            with transaction.atomic():
-                EventStream.objects.create(task_id=task_id, last_sequence=count)
-        except IntegrityError:  # another writer created it first: advance theirs
-            continue
-        return 1
-    raise RuntimeError(f"could not allocate event sequence for {task_id}")
+            return (last or 0) + 1
+        table = quote(EventStream._meta.db_table)
+        cursor.execute(
+            f"INSERT INTO {table} (task_id, last_sequence) VALUES (%s, %s) "  # noqa: S608 (no user input)
+            f"ON CONFLICT (task_id) DO UPDATE SET last_sequence = {table}.last_sequence + excluded.last_sequence "
+            "RETURNING last_sequence",
+            [task_id, count],
+        )
+        (last,) = cursor.fetchone()
+    return int(last) - count + 1
 
 
 def publish_many(task_id: str, items: Iterable[tuple[str, dict[str, Any]]]) -> list[Event]:

@@ -39,7 +39,7 @@ from plans.models import Plan, PlanPhase, PlanStep
 from plans.selectors import plan_get, plan_to_dict
 from plans.services import plan_record_outcome
 
-# Execution columns that mirror engine.ExecutionState, saved after every engine call.
+# Execution columns that mirror engine.ExecutionState, saved after every engine call (those whose value changed).
 _STATE_FIELDS = (
     "status",
     "current_phase",
@@ -206,15 +206,20 @@ def _apply(
     also: Sequence[str] = (),
 ) -> tuple[list[Any], str | None]:
     """Save the execution (its state, plus the fields named in `also`) and the changed steps, open a decision if
-    asked, publish the events in order."""
+    asked, publish the events in order.
+
+    Of the state columns only those whose value changed are written: most calls change a few counters, and a
+    column left out of the UPDATE leaves the indexes that hold it (`status`) untouched, one page fewer to write."""
     now = timezone.now()
     state = outcome.execution
+    stored = {name: getattr(execution, name) for name in _STATE_FIELDS}
     for name in _STATE_FIELDS:
         value = getattr(state, name)
         setattr(execution, name, str(value) if isinstance(value, StrEnum) else value)
     execution.open_decision = str(state.open_decision) if state.open_decision else None
     execution.outcome = str(state.outcome) if state.outcome else None
-    update_fields = [*_STATE_FIELDS, "updated_at", *also]
+    update_fields = [name for name in _STATE_FIELDS if getattr(execution, name) != stored[name]]
+    update_fields += ["updated_at", *also]
     if error is not None:
         execution.error = error
         update_fields.append("error")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from django.db import connection
 from django.db.models import Max
 
 from executions.events import event_to_dict
@@ -58,12 +59,24 @@ def event_list_after(task_id: str, after_sequence: int, *, limit: int) -> list[d
 
 
 def event_stream_heads(task_ids: Iterable[str]) -> dict[str, int]:
-    """The last committed sequence of each task that has events (tasks without any are absent)."""
-    task_ids = list(task_ids)
+    """The last committed sequence of each task that has events (tasks without any are absent).
+
+    One statement per chunk of tasks; for each task the highest sequence is read from the end of its range of the
+    unique (task_id, sequence) index, whatever the length of its log."""
+    task_ids = list(dict.fromkeys(task_ids))
+    table = connection.ops.quote_name(Event._meta.db_table)
     heads: dict[str, int] = {}
-    for start in range(0, len(task_ids), _IN_CHUNK):
-        chunk = task_ids[start : start + _IN_CHUNK]
-        heads.update(EventStream.objects.filter(task_id__in=chunk).values_list("task_id", "last_sequence"))
+    with connection.cursor() as cursor:
+        for start in range(0, len(task_ids), _IN_CHUNK):
+            chunk = task_ids[start : start + _IN_CHUNK]
+            listed = ", ".join(["(%s)"] * len(chunk))
+            cursor.execute(
+                f"WITH watched(task_id) AS (VALUES {listed}) "  # noqa: S608 (placeholders and a table name)
+                f"SELECT watched.task_id, (SELECT MAX(e.sequence) FROM {table} e WHERE e.task_id = watched.task_id) "
+                "FROM watched",
+                chunk,
+            )
+            heads.update((task_id, int(last)) for task_id, last in cursor.fetchall() if last is not None)
     return heads
 
 

@@ -44,7 +44,8 @@ class Plan(models.Model):
 
 
 class PlanPhase(models.Model):
-    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="phases")
+    # Indexed by the unique (plan, phase_id), which leads with it.
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="phases", db_index=False)
     phase_id = models.IntegerField()
     name = models.CharField(max_length=200)
     requires_approval = models.BooleanField(default=False)
@@ -66,7 +67,8 @@ class PlanPhase(models.Model):
 
 
 class PlanStep(models.Model):
-    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="steps")
+    # Indexed by the unique (plan, step_id), which leads with it.
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="steps", db_index=False)
     phase = models.ForeignKey(PlanPhase, on_delete=models.CASCADE, related_name="steps")
     step_id = models.CharField(max_length=40)
     position = models.PositiveIntegerField(help_text="Order within the phase.")

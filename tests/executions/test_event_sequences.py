@@ -45,4 +45,8 @@ def test_concurrent_publishers_of_a_new_task_get_gap_free_unique_sequences():
         block = [payload for _, payload in rows[start_index : start_index + 3]]
         assert [item["i"] for item in block] == [0, 1, 2]
         assert len({(item["w"], item["b"]) for item in block}) == 1
-    assert EventStream.objects.get(task_id=task_id).last_sequence == total
+    if connection.vendor == "sqlite":
+        # The one writer reads the last sequence from the event index: no counter row is kept.
+        assert not EventStream.objects.filter(task_id=task_id).exists()
+    else:
+        assert EventStream.objects.get(task_id=task_id).last_sequence == total
