@@ -30,7 +30,7 @@ from django.urls import set_script_prefix  # noqa: E402
 from baton_site import auditlog  # noqa: E402
 from baton_site.context import server_loop  # noqa: E402
 from baton_site.routing import websocket_urlpatterns  # noqa: E402
-from baton_site.runtime import tune_garbage_collector  # noqa: E402
+from baton_site.runtime import release_finished_response, tune_garbage_collector  # noqa: E402
 
 STREAM_PREFIXES = ("/api/v1/events/", "/pmo/live")
 
@@ -125,6 +125,7 @@ class RequestASGIHandler(ASGIHandler):
             return response.status_code, headers, body
         finally:
             response.close()  # sends request_finished, which keeps or closes this thread's DB connection
+            release_finished_response(response)
 
 
 request_app = RequestASGIHandler(threads=settings.BATON_HTTP_THREADS)

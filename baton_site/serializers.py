@@ -25,6 +25,19 @@ class RequestSerializer(serializers.Serializer):
             for name, field in self._declared_fields.items()
         }
 
+    def is_valid(self, *, raise_exception: bool = False) -> bool:
+        """DRF's validation; then the bound fields are let go.
+
+        Each bound field points back at its serializer (`parent`), as does the dict that holds them: a reference
+        cycle that outlives the request until the garbage collector finds it. Validation is their last use here,
+        so the serializer drops them and the whole lot is freed with the request. (`fields` is built again if
+        anything asks for it.)"""
+        try:
+            return super().is_valid(raise_exception=raise_exception)
+        finally:
+            for field in self.__dict__.pop("fields", {}).values():
+                _unbind(field)
+
 
 def _holds_fields(field: Any) -> bool:
     """A nested serializer, a field with a `child` (lists, dicts) or a `child_relation` (many related objects)."""
@@ -33,3 +46,13 @@ def _holds_fields(field: Any) -> bool:
         or hasattr(field, "child")
         or hasattr(field, "child_relation")
     )
+
+
+def _unbind(field: Any) -> None:
+    """Drop a bound field's link to its parent, and its children's to it (a `ListField` and its child point at
+    each other)."""
+    field.parent = None
+    for name in ("child", "child_relation"):
+        child = getattr(field, name, None)
+        if child is not None:
+            _unbind(child)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 from rest_framework import serializers
 
@@ -56,3 +59,25 @@ def test_each_instance_binds_fields_of_its_own():
     assert second.fields["tags"].child.parent is second.fields["tags"]
     # The declared fields stay unbound.
     assert Shallow._declared_fields["name"].parent is None
+
+
+@pytest.mark.parametrize("data", [{"name": "ann", "tags": ["a"]}, {"name": "bo", "count": 2}])
+def test_a_validated_serializer_is_freed_without_the_garbage_collector(data):
+    # (A body that fails validation keeps its exceptions' tracebacks, which are cycles of their own: the error
+    # path is left to the collector.)
+    plain = Plain(data=data)
+    plain.is_valid()
+    gc.collect()
+    gc.disable()  # only reference counting may free it
+    try:
+        serializer = Shallow(data=data)
+        child = weakref.ref(serializer.fields["tags"].child)
+        serializer.is_valid()
+        assert serializer.errors == plain.errors
+        assert dict(serializer.validated_data) == dict(plain.validated_data)
+        gone = weakref.ref(serializer)
+        del serializer
+        assert gone() is None
+        assert child() is None
+    finally:
+        gc.enable()
