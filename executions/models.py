@@ -132,8 +132,8 @@ class Event(models.Model):
     Indexed for what reads it: a task's events in order (the unique `task_id, sequence`) and the stream poll by
     primary key. Each event is written with every state change, in the writer's transaction, and each index is one
     more B-tree page that transaction writes; an index whose key is random (`event_id`) or spread over a few values
-    (`topic`) puts each event of a transaction on a page of its own. So `event_id` (48 random bits, as in the
-    contract) is looked up only within its task, and `topic` is not indexed (the admin's topic filter scans).
+    (`topic`) puts each event of a transaction on a page of its own. So `event_id` (12 hex characters, 48 random
+    bits) is looked up only within its task, and `topic` is not indexed (the admin's topic filter scans).
     """
 
     event_id = models.CharField(max_length=12)

@@ -1,8 +1,8 @@
 """Reads behind the live event streams (SSE and WebSocket): replay pages, resume points and the table watch.
 
 Plain synchronous ORM functions; `executions.streams` runs them on the shared worker pool. Each one is a single
-indexed query (the `(task_id, sequence)` unique constraint, the `EventStream.task_id` unique index, the primary
-key), so a stream costs a fixed number of queries however long the task's log grows.
+indexed query (the `(task_id, sequence)` unique constraint, the primary key), so a stream costs a fixed number of
+queries however long the task's log grows.
 """
 
 from __future__ import annotations
