@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import signal
+import socket
 import subprocess
 import sys
+import time
 
 import pytest
 import requests
@@ -89,3 +92,64 @@ def test_a_second_serve_on_a_taken_port_refuses_to_start(tmp_path):
         # The first server still answers every request: nothing joined its port.
         for _ in range(10):
             assert requests.get(f"{server.url}/api/v1/health", timeout=5).status_code == 200
+
+
+def _read_response(sock: socket.socket, buffer: bytearray) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 response with a Content-Length from a raw socket (bytes after it stay in `buffer`)."""
+    while b"\r\n\r\n" not in buffer:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed mid-head: {bytes(buffer)!r}"
+        buffer += chunk
+    head, _, _ = bytes(buffer).partition(b"\r\n\r\n")
+    del buffer[: len(head) + 4]
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {
+        name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)
+    }
+    length = int(headers["content-length"])
+    while len(buffer) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed mid-body"
+        buffer += chunk
+    body = bytes(buffer[:length])
+    del buffer[:length]
+    return int(status_line.split()[1]), headers, body
+
+
+def test_responses_arrive_whole_when_large_pipelined_or_closing(tmp_path):
+    """A web process sends each response as soon as it is made; what the socket does not take at once must still
+    arrive, in order, on a connection that stays usable."""
+    with baton_server(tmp_path, "--no-worker") as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        expected = requests.get(f"{server.url}/openapi.json", timeout=10).content
+        assert len(expected) > 100_000
+
+        # A large body to a client that reads slowly: the socket takes a part, the rest follows.
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.settimeout(10)
+            sock.connect(("127.0.0.1", port))
+            buffer = bytearray()
+            sock.sendall(b"GET /openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            time.sleep(0.5)
+            status, headers, body = _read_response(sock, buffer)
+            assert (status, body) == (200, expected)
+            # The same connection, kept alive, then answers two pipelined requests in order.
+            sock.sendall(
+                b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                b"GET /api/v1/nothing-here HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            )
+            first, second = _read_response(sock, buffer), _read_response(sock, buffer)
+            assert (first[0], json.loads(first[2])["status"]) == (200, "healthy")
+            assert (second[0], json.loads(second[2])) == (404, {"detail": "Not Found"})
+            assert not buffer
+
+        # A client asking to close gets its whole response, then the end of the connection.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            buffer = bytearray()
+            sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            status, _, body = _read_response(sock, buffer)
+            assert (status, json.loads(body)["status"]) == (200, "healthy")
+            assert sock.recv(1) == b""
+        assert server.stop(signal.SIGINT) == 0
+    assert "Traceback" not in server.log()
