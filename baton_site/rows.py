@@ -247,16 +247,20 @@ def fetch_locked(
     related: str,
     related_names: Sequence[str],
     *,
+    for_update: bool = True,
     using: str = "default",
     **where: Any,
 ) -> models.Model | None:
     """The one row matching `where` (equality on unique columns), every column loaded, with its `related`
     foreign-key target joined and loaded with only `related_names` (the rest deferred), locked for update where
     the database has row locks (on SQLite the caller's IMMEDIATE transaction holds the database). What
-    `select_for_update().select_related(related).only(...)` reads, without compiling the query on every call."""
+    `select_for_update().select_related(related).only(...)` reads, without compiling the query on every call.
+    With `for_update=False`, the same read without the lock (`select_related(...).only(...)`)."""
     connection = connections[using]
     matching = tuple(where)
-    statement, target, own, theirs = _locked_statement(model, related, tuple(related_names), matching, using)
+    statement, target, own, theirs = _locked_statement(
+        model, related, tuple(related_names), matching, for_update, using
+    )
     with connection.cursor() as cursor:
         cursor.execute(statement, _prepared(_fields(model, matching), list(where.values()), connection))
         row = cursor.fetchone()
@@ -273,6 +277,7 @@ def _locked_statement(
     related: str,
     related_names: tuple[str, ...],
     matching: tuple[str, ...],
+    for_update: bool,
     using: str,
 ) -> tuple[str, type[models.Model], tuple[str, ...], tuple[str, ...]]:
     """`fetch_locked`'s statement, the related model, and the names of the columns it reads from each table."""
@@ -291,7 +296,7 @@ def _locked_statement(
         f"INNER JOIN {quote(target._meta.db_table)} b ON b.{quote(_column(link.target_field))} = a.{quote(_column(link))} "
         f"WHERE {_equal(_fields(model, matching), connection, 'a')}"
     )
-    if connection.features.has_select_for_update:
+    if for_update and connection.features.has_select_for_update:
         statement += " FOR UPDATE"
     return statement, target, own, theirs
 

@@ -95,14 +95,17 @@ def _allocate(task_id: str, count: int) -> int:
 
 def publish_many(task_id: str, items: Iterable[tuple[str, dict[str, Any]]]) -> list[Event]:
     """Append events for one task, in order, inside the caller's transaction (opened here if there is none)."""
-    items = list(items)
-    if not items:
-        return []
-    # Everything that does not need the sequence is built before the transaction: on SQLite its time is the
-    # single writer's.
+    return publish_prepared(prepare(task_id, items))
+
+
+def prepare(task_id: str, items: Iterable[tuple[str, dict[str, Any]]]) -> list[Event]:
+    """The events of one task, built and checked but not yet numbered or stored (`publish_prepared` does that).
+
+    Everything that does not need the sequence is done here, so that a caller can do it before its transaction:
+    on SQLite the transaction's time is the single writer's."""
     now = timezone.now()
     request_id = current_request_id.get()
-    events = [
+    return [
         Event(
             event_id=secrets.token_hex(6),
             task_id=task_id,
@@ -113,9 +116,16 @@ def publish_many(task_id: str, items: Iterable[tuple[str, dict[str, Any]]]) -> l
         )
         for topic, payload in items
     ]
+
+
+def publish_prepared(events: list[Event]) -> list[Event]:
+    """Number, store and publish events made by `prepare` (all of one task), inside the caller's transaction
+    (opened here if there is none)."""
+    if not events:
+        return []
     # savepoint=False: inside the caller's transaction this adds no SAVEPOINT round trips; alone, it opens one.
     with transaction.atomic(savepoint=False):
-        first = _allocate(task_id, len(events))
+        first = _allocate(events[0].task_id, len(events))
         for offset, event in enumerate(events):
             event.sequence = first + offset
         _insert(events)

@@ -29,7 +29,7 @@ class StepStatus(models.TextChoices):
 
 class Execution(models.Model):
     """One run of a plan, addressed by `task_id`. Mirrors the engine's ExecutionState field for field; only
-    `executions.services` writes it, under `select_for_update`."""
+    `executions.services` writes it: each write checks and advances `version` (see the services' docstring)."""
 
     task_id = models.CharField(max_length=120, unique=True)
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="executions")
@@ -59,6 +59,10 @@ class Execution(models.Model):
     started_at = models.DateTimeField()
     completed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(
+        default=0,
+        help_text="Advanced by every write of the services; a write made from an older read is refused.",
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]

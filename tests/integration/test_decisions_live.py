@@ -82,3 +82,37 @@ def test_concurrent_starts_of_one_plan_make_one_execution(tmp_path):
             listed = requests.get(f"{server.url}/api/v1/executions", params={"limit": 200}, timeout=10).json()
             runs = [row for row in listed["results"] if row["plan_id"] == plan_id]
             assert sorted(row["task_id"] for row in runs) == [plan_id, f"{plan_id}-run2"]
+
+
+def test_parallel_steps_recorded_at_once_by_two_processes_each_count_once(tmp_path):
+    """`record` reads the execution without holding the database and writes only if nobody wrote it since: eight
+    agents reporting their parallel steps at once, through two web processes, must each be counted once."""
+    steps = 8
+    with baton_server(tmp_path, "--no-worker", "--workers", "2", "--max-parallel", str(steps)) as server:
+        for _ in range(3):
+            plan = inline_plan([[{} for _ in range(steps)], [{}]])
+            task_id = requests.post(
+                f"{server.url}/api/v1/executions", json={"plan": plan}, timeout=10
+            ).json()["execution"]["task_id"]
+            statuses = post_at_once(
+                f"{server.url}/api/v1/executions/{task_id}/record",
+                [
+                    {"step_id": f"0.{index}", "agent": "backend-engineer--python", "status": "complete"}
+                    for index in range(steps)
+                ],
+            )
+            assert statuses == [200] * steps
+            execution = requests.get(f"{server.url}/api/v1/executions/{task_id}", timeout=10).json()
+            assert execution["steps_completed"] == steps
+            trace = requests.get(f"{server.url}/api/v1/traces/{task_id}", timeout=10).json()
+            topics = [event["details"]["topic"] for event in trace["events"]]
+            assert topics.count("step.completed") == steps
+            sequences = [event["details"]["sequence"] for event in trace["events"]]
+            assert sequences == list(range(1, len(sequences) + 1))
+            statuses = post_at_once(
+                f"{server.url}/api/v1/executions/{task_id}/gate", [{"phase_id": 0, "result": "pass"}] * 4
+            )
+            assert sorted(statuses) == [200, 400, 400, 400]
+            after = requests.get(f"{server.url}/api/v1/executions/{task_id}", timeout=10).json()
+            assert (after["current_phase"], after["gates_passed"], after["status"]) == (1, 1, "running")
+        assert "Traceback" not in server.log()
