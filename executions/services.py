@@ -7,13 +7,14 @@ therefore does not grow with the size of the plan.
 
 Every write of an execution advances its `version`, on condition that it is still the version read, so a write
 made from an older read changes nothing. Two ways of reading use that:
-- `record` and `gate`, the calls agents make many times a run, read without a lock, compute the Outcome and its
-  events, and only then open the transaction that writes, if the version is unchanged; if another writer came
-  first, they read again (`_optimistically`: after OPTIMISTIC_TRIES, they read under the lock). On SQLite the
-  database has one writer at a time, across every process, and before this a transaction held it from its first
-  read to its commit: under the lifecycle benchmark a web process spent about a sixth of its time waiting for it.
-- The others (start, decisions, cancel, complete) lock the row first (`select_for_update`; SQLite serialises
-  writers with its IMMEDIATE transactions instead) and read under the lock.
+- `record`, `gate` and `complete`, the calls agents make many times a run, read without a lock, compute the
+  Outcome and its events, and only then open the transaction that writes, if the version is unchanged; if
+  another writer came first, they read again (`_optimistically`: after OPTIMISTIC_TRIES, they read under the
+  lock). On SQLite the database has one writer at a time, across every process, and before this a transaction
+  held it from its first read to its commit: under the lifecycle benchmark a web process spent about a sixth of
+  its time waiting for it.
+- The others (start, decisions, cancel) lock the row first (`select_for_update`; SQLite serialises writers with
+  its IMMEDIATE transactions instead) and read under the lock.
 """
 
 from __future__ import annotations
@@ -623,25 +624,32 @@ def execution_cancel(*, task_id: str) -> ActionResult:
         execution = _lock(task_id)
         outcome = _engine_call(engine.cancel, _state(execution))
         published, _ = _apply(execution, outcome, error="Cancelled")
-        _write_usage(execution)
+        _write_usage(execution, _agent_totals(execution))
     return _result(execution, outcome, published, None)
 
 
 def execution_complete(*, task_id: str) -> ActionResult:
     """Finalize an execution whose phases are all complete: status complete, outcome, summary, and the trace
     (the event log), usage record, retrospective and plan outcome written. Completing again is a no-op."""
-    with transaction.atomic():
-        execution = _lock(task_id)
+
+    def attempt(locked: bool) -> ActionResult:
+        execution = _load(task_id, lock=locked)
         outcome = _engine_call(engine.complete, _state(execution))
         if outcome.duplicate:
             return _result(execution, outcome, [], None)
         execution.summary = outcome.summary or ""
         execution.error = ""
         execution.finalized = True
-        published, _ = _apply(execution, outcome, also=("summary", "error", "finalized"))
-        _usage, retried = _write_usage(execution)
-        _write_retrospective(execution, retried_steps=retried)
-    return _result(execution, outcome, published, None)
+        changes = _changes(execution, outcome, also=("summary", "error", "finalized"))
+        # Read after the execution: a step written since would have moved its version, and `_save` would refuse.
+        totals = _agent_totals(execution)
+        with transaction.atomic(savepoint=False):
+            published = _save(execution, changes)
+            _usage, retried = _write_usage(execution, totals)
+            _write_retrospective(execution, retried_steps=retried)
+        return _result(execution, outcome, published, None)
+
+    return _optimistically(attempt)
 
 
 _AGENT_USAGE_COLUMNS = (
@@ -659,10 +667,8 @@ class _AgentTotals:
     retried: int = 0
 
 
-def _write_usage(execution: Execution) -> tuple[UsageRecord, int]:
-    """The usage record of a finished execution, totalled per agent from its step rows (read in one plain
-    statement), and how many of its steps ran more than once."""
-    outcome = execution.outcome or str(engine.TaskOutcome.BLOCK)
+def _agent_totals(execution: Execution) -> dict[str, _AgentTotals]:
+    """The execution's step rows (read in one plain statement) totalled per agent; steps never run are left out."""
     totals: dict[str, _AgentTotals] = {}
     for agent, status, tokens, duration_ms, attempts in table_rows.values(
         StepResult,
@@ -678,6 +684,13 @@ def _write_usage(execution: Execution) -> tuple[UsageRecord, int]:
         entry.duration_ms += duration_ms or 0
         entry.attempts += attempts or 0
         entry.retried += 1 if (attempts or 0) > 1 else 0
+    return totals
+
+
+def _write_usage(execution: Execution, totals: dict[str, _AgentTotals]) -> tuple[UsageRecord, int]:
+    """The usage record of a finished execution from its per-agent totals, and how many of its steps ran more
+    than once."""
+    outcome = execution.outcome or str(engine.TaskOutcome.BLOCK)
     models = {
         step.agent_name: step.model for phase in _PhaseLoader(execution.plan).phases for step in phase.steps
     }
@@ -692,7 +705,8 @@ def _write_usage(execution: Execution) -> tuple[UsageRecord, int]:
         "total_agents": len(totals),
         "total_tokens": sum(entry.tokens for entry in totals.values()),
     }
-    # The execution's row lock serialises every writer of this task's usage: no savepoint dance needed.
+    # Every writer of this task's usage has just written its execution row (a row lock, or SQLite's one writer,
+    # held to the end of the transaction): they are serialised, no savepoint dance needed.
     usage = table_rows.find(UsageRecord, task_id=execution.task_id)
     if usage is None:
         usage = table_rows.create(UsageRecord(task_id=execution.task_id, **values))
@@ -748,7 +762,7 @@ def _write_retrospective(execution: Execution, *, retried_steps: int) -> Retrosp
         "issues": issues,
         "created_at": timezone.now(),
     }
-    retro = table_rows.find(Retrospective, task_id=execution.task_id)  # under the execution's lock
+    retro = table_rows.find(Retrospective, task_id=execution.task_id)  # serialised as the usage record is
     if retro is None:
         return Retrospective.objects.create(task_id=execution.task_id, **values)
     for name, value in values.items():

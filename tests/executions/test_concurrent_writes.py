@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from executions.models import Event, Execution, GateResult, StepResult
+from executions.models import Event, Execution, GateResult, Retrospective, StepResult, UsageRecord
 from tests.executions.plans import inline_plan
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -131,3 +131,28 @@ def test_a_conflicting_outcome_raced_against_a_completion_is_refused_or_applied_
     assert execution.steps_completed + execution.steps_failed == 1
     finished = Event.objects.filter(task_id=task_id, topic__in=["step.completed", "step.failed"]).count()
     assert finished == 1
+
+
+def test_an_execution_completed_by_many_at_once_is_finalised_once():
+    task_id = start(1)
+    race([record(task_id, "0.0")])
+    client = APIClient()
+    for path, body in [
+        ("gate", {"phase_id": 0, "result": "pass"}),
+        ("record", {"step_id": "1.0", "agent": "backend-engineer--python", "status": "complete"}),
+        ("gate", {"phase_id": 1, "result": "pass"}),
+    ]:
+        assert client.post(f"/api/v1/executions/{task_id}/{path}", body, format="json").status_code == 200
+
+    def complete(client: APIClient) -> object:
+        return client.post(f"/api/v1/executions/{task_id}/complete")
+
+    responses = race([complete] * 5)
+
+    assert [response.status_code for response in responses] == [200] * 5
+    assert Event.objects.filter(task_id=task_id, topic="task.completed").count() == 1
+    assert UsageRecord.objects.filter(task_id=task_id).count() == 1
+    usage = UsageRecord.objects.get(task_id=task_id)
+    assert list(usage.agents_used.values_list("agent_name", "steps")) == [("backend-engineer--python", 2)]
+    assert Retrospective.objects.filter(task_id=task_id).count() == 1
+    assert Execution.objects.get(task_id=task_id).status == "complete"

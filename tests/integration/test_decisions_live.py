@@ -85,8 +85,9 @@ def test_concurrent_starts_of_one_plan_make_one_execution(tmp_path):
 
 
 def test_parallel_steps_recorded_at_once_by_two_processes_each_count_once(tmp_path):
-    """`record` reads the execution without holding the database and writes only if nobody wrote it since: eight
-    agents reporting their parallel steps at once, through two web processes, must each be counted once."""
+    """`record`, `gate` and `complete` read the execution without holding the database and write only if nobody
+    wrote it since: eight agents reporting their parallel steps at once, through two web processes, must each be
+    counted once, and a gate or a completion sent many times at once must take effect once."""
     steps = 8
     with baton_server(tmp_path, "--no-worker", "--workers", "2", "--max-parallel", str(steps)) as server:
         for _ in range(3):
@@ -115,4 +116,17 @@ def test_parallel_steps_recorded_at_once_by_two_processes_each_count_once(tmp_pa
             assert sorted(statuses) == [200, 400, 400, 400]
             after = requests.get(f"{server.url}/api/v1/executions/{task_id}", timeout=10).json()
             assert (after["current_phase"], after["gates_passed"], after["status"]) == (1, 1, "running")
+            for path, body in [
+                ("record", {"step_id": "1.0", "agent": "backend-engineer--python", "status": "complete"}),
+                ("gate", {"phase_id": 1, "result": "pass"}),
+            ]:
+                assert requests.post(
+                    f"{server.url}/api/v1/executions/{task_id}/{path}", json=body, timeout=10
+                ).ok
+            statuses = post_at_once(f"{server.url}/api/v1/executions/{task_id}/complete", [{}] * 4)
+            assert statuses == [200] * 4
+            trace = requests.get(f"{server.url}/api/v1/traces/{task_id}", timeout=10).json()
+            assert [event["details"]["topic"] for event in trace["events"]].count("task.completed") == 1
+            usage = requests.get(f"{server.url}/api/v1/usage", timeout=10).json()
+            assert [record["task_id"] for record in usage["records"]].count(task_id) == 1
         assert "Traceback" not in server.log()
