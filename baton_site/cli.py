@@ -53,6 +53,23 @@ def _prepare_database(verbosity: int) -> None:
             print(f"baton: agent registry not loaded: {exc}", file=sys.stderr)
 
 
+def _checkpoint_here(env: dict[str, str]) -> None:
+    """On an SQLite database file, this process (which otherwise only waits on its children) copies the log back
+    into the database for all of them, and the processes it starts do not (see `baton_site.db.base`)."""
+    from django.conf import settings
+    from django.db import connection
+
+    from baton_site.db.base import checkpointer, lock_path
+
+    if connection.vendor != "sqlite" or not settings.BATON_SQLITE_CHECKPOINTS:
+        return
+    path = lock_path(connection.settings_dict)
+    if path is None:
+        return
+    checkpointer.watch(path.removesuffix(".writer-lock"))
+    env["BATON_SQLITE_CHECKPOINTS"] = "0"
+
+
 class _Supervisor:
     """Runs child processes in the foreground and stops them all when one exits or a signal arrives."""
 
@@ -186,6 +203,7 @@ def _serve(args: argparse.Namespace) -> int:
     from django.conf import settings
 
     _prepare_database(verbosity=args.verbosity)
+    _checkpoint_here(env)
 
     supervisor = _Supervisor()
     workers = args.workers or default_web_processes(settings)

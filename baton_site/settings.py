@@ -263,6 +263,9 @@ BATON_STREAM_POLL_INTERVAL = env_float("BATON_STREAM_POLL_INTERVAL", 1.0, minimu
 # Threads per web process for request/response routes (streams need none); each keeps its own DB connection.
 # 0: none, the requests run on the event loop's thread one at a time (baton_site.asgi.RequestASGIHandler).
 BATON_HTTP_THREADS = env_int("BATON_HTTP_THREADS", 0, minimum=0)
+# Whether this process copies the SQLite log back into the database (baton_site.db). `baton serve` does it in its
+# own process, which otherwise only waits on its children, and turns it off for the processes it starts.
+BATON_SQLITE_CHECKPOINTS = env_bool("BATON_SQLITE_CHECKPOINTS", default=True)
 # Threads of the Celery worker `baton serve` embeds (without REDIS_URL).
 BATON_WORKER_THREADS = env_int("BATON_WORKER_THREADS", 16, minimum=1)
 BATON_MAX_BODY_BYTES = env_int("BATON_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)

@@ -19,10 +19,21 @@ commits. On-commit hooks run after the release.
 Checkpoints (copying the write-ahead log back into the database file, then an fsync) are moved off the writers'
 path. SQLite runs one by default inside whichever COMMIT pushes the log past 1,000 pages: that request, and every
 writer queued behind it, waited 10-20 ms, which was the whole p99 of `record` (a checkpoint every 50-70 calls).
-Here each process's `Checkpointer` thread does it once the log has passed CHECKPOINT_PAGES: a PASSIVE checkpoint
-alongside the writers (it blocks neither writers nor readers) copies the bulk, then a second one under the writer
-lock copies what was appended meanwhile (a millisecond or two), so the log starts over instead of growing.
+Here a `Checkpointer` thread does it, in two kinds of rounds:
+- every CHECKPOINT_POLL_SECONDS once the log has passed CHECKPOINT_PAGES, a PASSIVE checkpoint alongside the
+  writers (it blocks neither writers nor readers) copies what they appended since the last round;
+- once the log holds RESTART_PAGES, a second one under the writer lock copies the few frames appended meanwhile,
+  so that the log is wholly copied and the next writer starts it over instead of growing. It holds every writer
+  for the time of two fsyncs (3-8 ms measured under the lifecycle benchmark), so it runs about once a second
+  under that load, not at every round.
 SQLite's automatic checkpoint stays as a backstop at BACKSTOP_PAGES.
+
+The thread runs in every process that opens the database, unless `BATON_SQLITE_CHECKPOINTS` is off. `baton serve`
+turns it off for its web processes and runs it in its own process instead: a web process's thread needs that
+process's interpreter lock back to finish the locked pass, and the web thread, busy with requests, holds it for up
+to 5 ms at a time; meanwhile the writer lock was held for every writer of every process (traced under the lifecycle
+benchmark: requests overlapping a checkpoint waited three times as long for the lock, and the slowest 1% of
+requests clustered on the checkpoints).
 """
 
 from __future__ import annotations
@@ -37,6 +48,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db.backends.sqlite3 import base
 
 
@@ -99,12 +111,14 @@ class WriterLock:
 writer_lock = WriterLock()
 
 CHECKPOINT_PAGES = 1000  # SQLite's default automatic checkpoint size
+RESTART_PAGES = 4000
 BACKSTOP_PAGES = 10000
-CHECKPOINT_POLL_SECONDS = 1.0
+CHECKPOINT_POLL_SECONDS = 0.2
 
 
 class Checkpointer:
-    """One daemon thread per process and database file: PASSIVE checkpoints once the log passes CHECKPOINT_PAGES."""
+    """One daemon thread per process and database file: PASSIVE checkpoints once the log passes CHECKPOINT_PAGES,
+    and the log started over once it holds RESTART_PAGES."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -131,11 +145,12 @@ class Checkpointer:
                 if connection is None:
                     connection = sqlite3.connect(database, timeout=0, check_same_thread=False)
                     threshold = CHECKPOINT_PAGES * connection.execute("PRAGMA page_size").fetchone()[0]
-                # First the bulk, alongside the writers; then, holding the writer lock, the few frames they
-                # appended meanwhile, so that the log is wholly copied and the next writer starts it over.
-                busy, frames, _copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                if busy or not frames:
-                    continue  # another checkpoint is running, or the log was started over already
+                # What the writers appended since the last round, alongside them ...
+                busy, frames, copied = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if busy or frames < RESTART_PAGES or copied == frames:
+                    continue  # another checkpoint is running, the log may go on growing, or it is wholly copied
+                # ... and, once the log is long, the few frames appended meanwhile, under the writer lock: the log
+                # is then wholly copied and the next writer starts it over.
                 writer_lock.acquire(lock_file)
                 try:
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
@@ -203,7 +218,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self._lock_path = lock_path(self.settings_dict)
         if self._lock_path is not None:
             connection.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
-            checkpointer.watch(self._lock_path.removesuffix(".writer-lock"))
+            if getattr(settings, "BATON_SQLITE_CHECKPOINTS", True):
+                checkpointer.watch(self._lock_path.removesuffix(".writer-lock"))
         return connection
 
     def _start_transaction_under_autocommit(self) -> None:

@@ -167,3 +167,30 @@ def test_the_log_is_checkpointed_off_the_writers_path_and_starts_over(tmp_path):
     assert frames < 50
     with sqlite3.connect(database) as check:
         assert check.execute("SELECT count(*) FROM payload").fetchone() == (2001,)
+
+
+def test_serve_copies_the_log_back_for_its_web_processes(tmp_path):
+    """`baton serve` checkpoints in its own process and its web processes do not: the log written through two
+    web processes must still be copied back into the database file, well before SQLite's backstop."""
+    with baton_server(tmp_path, "--no-worker", "--workers", "2") as server:
+        database = server.data_dir / "baton.sqlite3"
+        log = server.data_dir / "baton.sqlite3-wal"
+        before = database.stat().st_size
+        session = requests.Session()
+        count = 0
+        while log.stat().st_size < 6_000_000:  # past CHECKPOINT_PAGES (1,000 pages of 4 KiB)
+            response = session.post(
+                f"{server.url}/api/v1/plans",
+                json={"description": f"Add CSV export number {count}"},
+                timeout=10,
+            )
+            assert response.status_code == 201
+            count += 1
+            assert count < 5000, "the log did not grow"
+        deadline = time.monotonic() + 10
+        while database.stat().st_size == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert database.stat().st_size > before
+        # Every page is readable from the database by a new connection, whichever file holds it.
+        with sqlite3.connect(database) as check:
+            assert check.execute("SELECT count(*) FROM plans_plan").fetchone()[0] >= count
