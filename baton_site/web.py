@@ -93,12 +93,15 @@ class ConnectionBalancer:
     connections in its slot of a memory block shared by the processes (`baton serve` makes it with memfd_create
     and names it in BATON_WEB_BALANCE as `fd:slot:processes`), accepts one connection at a time, and stops accepting
     while it has more connections than the least loaded process. That one never stops, so the socket is always
-    served. A process that stopped checks every 2 ms whether the others have caught up, and resumes accepting then.
-    (With a check every 50 ms, a burst of new connections met both processes stopped in turn: the first requests
-    of 8 benchmark clients connecting at once waited up to 100 ms to be accepted.)
+    served. A process that stopped checks every 2 ms whether the others have caught up, and resumes accepting then;
+    after 50 ms stopped (a burst of connections is over, and the counts stay uneven, as with an odd number of
+    clients), every 50 ms. (With a check every 50 ms from the start, a burst of new connections met both processes
+    stopped in turn: the first requests of 8 benchmark clients connecting at once waited up to 100 ms.)
     """
 
-    CHECK_SECONDS = 0.002  # while stopped
+    CHECK_SECONDS = 0.002  # while stopped, for the first BURST_CHECKS checks
+    BURST_CHECKS = 25
+    SLOW_CHECK_SECONDS = 0.05
 
     def __init__(self, fd: int, slot: int, processes: int) -> None:
         self._memory = mmap.mmap(fd, processes * 8)
@@ -107,6 +110,7 @@ class ConnectionBalancer:
         self.port: Any = None
         self.paused = False
         self._check = LoopingCall(self.rebalance)
+        self._checks = 0  # checks since this process stopped accepting
 
     @classmethod
     def from_environment(cls) -> ConnectionBalancer | None:
@@ -162,10 +166,16 @@ class ConnectionBalancer:
             return  # not listening yet, or no longer (the server is stopping)
         pause = self.counts[self.slot] > min(self.counts)
         if pause == self.paused:
+            if pause and self._check.running:
+                self._checks += 1
+                if self._checks == self.BURST_CHECKS:
+                    self._check.stop()
+                    self._check.start(self.SLOW_CHECK_SECONDS, now=False)
             return
         self.paused = pause
         if pause:
             port.stopReading()
+            self._checks = 0
             self._check.start(self.CHECK_SECONDS, now=False)
         else:
             port.startReading()

@@ -22,10 +22,10 @@ writer queued behind it, waited 10-20 ms, which was the whole p99 of `record` (a
 Here a `Checkpointer` thread does it, in two kinds of rounds:
 - every CHECKPOINT_POLL_SECONDS once the log has passed CHECKPOINT_PAGES, a PASSIVE checkpoint alongside the
   writers (it blocks neither writers nor readers) copies what they appended since the last round;
-- once the log holds RESTART_PAGES, a second one under the writer lock copies the few frames appended meanwhile,
-  so that the log is wholly copied and the next writer starts it over instead of growing. It holds every writer
-  for the time of two fsyncs (3-8 ms measured under the lifecycle benchmark), so it runs about once a second
-  under that load, not at every round.
+- once the log holds RESTART_PAGES and a round left some of it uncopied, a second one under the writer lock
+  copies the few frames appended meanwhile, so that the log is wholly copied and the next writer starts it over
+  instead of growing. That one holds every writer (2-8 ms each time, measured under the lifecycle benchmark), so
+  it does not run at every round. (A round that met no writer copies the whole log, and the log starts over too.)
 SQLite's automatic checkpoint stays as a backstop at BACKSTOP_PAGES.
 
 The thread runs in every process that opens the database, unless `BATON_SQLITE_CHECKPOINTS` is off. `baton serve`
