@@ -249,28 +249,10 @@ class _Changes:
     request_id: str | None
 
 
-def _apply(
-    execution: Execution,
-    outcome: engine.Outcome,
-    *,
-    before: Sequence[engine.EventSpec] = (),
-    decision_closed: bool = False,
-    step_details: dict[str, dict[str, Any]] | None = None,
-    error: str | None = None,
-    context_text: str = "",
-    also: Sequence[str] = (),
-) -> tuple[list[Any], str | None]:
-    """Save what the Outcome changed and publish its events (`_changes`, then `_save`)."""
-    changes = _changes(
-        execution,
-        outcome,
-        before=before,
-        decision_closed=decision_closed,
-        step_details=step_details,
-        error=error,
-        context_text=context_text,
-        also=also,
-    )
+def _apply(execution: Execution, outcome: engine.Outcome, **options: Any) -> tuple[list[Any], str | None]:
+    """Save what the Outcome changed and publish its events, in the caller's transaction: `_changes` (which takes
+    the `options`), then `_save`."""
+    changes = _changes(execution, outcome, **options)
     return _save(execution, changes), changes.request_id
 
 
