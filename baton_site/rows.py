@@ -43,9 +43,16 @@ def _fields(model: type[models.Model], names: tuple[str, ...]) -> list[models.Fi
     return fields
 
 
-def _prepared(fields: Sequence[models.Field[Any, Any]], values: Sequence[Any], connection: Any) -> list[Any]:
+@cache
+def _preparers(model: type[models.Model], names: tuple[str, ...]) -> tuple[Preparer, ...]:
+    """The named columns' value conversions, looked up once per column list (a field hashes in Python: looking
+    each one up per value was 500 calls of `Field.__hash__` per lifecycle)."""
+    return tuple(_preparer(field) for field in _fields(model, names))
+
+
+def _prepared(preparers: Sequence[Preparer], values: Sequence[Any], connection: Any) -> list[Any]:
     """Values as query parameters, each through its field's own conversion (as the ORM does on save)."""
-    return [_preparer(field)(value, connection) for field, value in zip(fields, values, strict=True)]
+    return [prepare(value, connection) for prepare, value in zip(preparers, values, strict=True)]
 
 
 # Field classes (exactly these, not subclasses) whose save conversion returns a value of this type unchanged.
@@ -132,15 +139,15 @@ def insert(
         return []
     connection = connections[using]
     names, returning = tuple(names), tuple(returning)
-    fields = _fields(model, names)
+    preparers = _preparers(model, names)
     if returning and not can_return_rows(using):
         raise NotImplementedError("this database cannot return rows from an INSERT")
-    per_statement = max(1, MAX_PARAMETERS // len(fields))
+    per_statement = max(1, MAX_PARAMETERS // len(preparers))
     out: list[tuple[Any, ...]] = []
     with connection.cursor() as cursor:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
-            params = [param for row in chunk for param in _prepared(fields, row, connection)]
+            params = [param for row in chunk for param in _prepared(preparers, row, connection)]
             cursor.execute(_insert_statement(model, names, len(chunk), returning, using), params)
             if returning:
                 out.extend(tuple(row) for row in cursor.fetchall())
@@ -198,8 +205,8 @@ def update(
     unless named in `changes`."""
     connection = connections[using]
     setting, matching = tuple(changes), tuple(where)
-    params = _prepared(_fields(model, setting), list(changes.values()), connection)
-    params += _prepared(_fields(model, matching), list(where.values()), connection)
+    params = _prepared(_preparers(model, setting), list(changes.values()), connection)
+    params += _prepared(_preparers(model, matching), list(where.values()), connection)
     with connection.cursor() as cursor:
         cursor.execute(_update_statement(model, setting, matching, using), params)
         return int(cursor.rowcount)
@@ -262,7 +269,7 @@ def fetch_locked(
         model, related, tuple(related_names), matching, for_update, using
     )
     with connection.cursor() as cursor:
-        cursor.execute(statement, _prepared(_fields(model, matching), list(where.values()), connection))
+        cursor.execute(statement, _prepared(_preparers(model, matching), list(where.values()), connection))
         row = cursor.fetchone()
     if row is None:
         return None
@@ -314,9 +321,9 @@ def values(
     order), without compiling it. `above=(name, value)` adds `name > value` (`filter(name__gt=value)`)."""
     connection = connections[using]
     wanted, matching = tuple(names), tuple(where)
-    parameters = _prepared(_fields(model, matching), list(where.values()), connection)
+    parameters = _prepared(_preparers(model, matching), list(where.values()), connection)
     if above is not None:
-        parameters += _prepared(_fields(model, (above[0],)), [above[1]], connection)
+        parameters += _prepared(_preparers(model, (above[0],)), [above[1]], connection)
     statement = _select_statement(
         model, wanted, matching, None if above is None else above[0], tuple(order_by), using
     )
@@ -374,12 +381,14 @@ def lock(model: type[models.Model], *, using: str = "default", **where: Any) -> 
     only reads). Whether any row matched."""
     connection = connections[using]
     quote = connection.ops.quote_name
-    conditions = _fields(model, tuple(where))
-    statement = f"SELECT 1 FROM {quote(model._meta.db_table)} WHERE {_equal(conditions, connection)}"  # noqa: S608
+    matching = tuple(where)
+    statement = (
+        f"SELECT 1 FROM {quote(model._meta.db_table)} WHERE {_equal(_fields(model, matching), connection)}"  # noqa: S608
+    )
     if connection.features.has_select_for_update:
         statement += " FOR UPDATE"
     with connection.cursor() as cursor:
-        cursor.execute(statement, _prepared(conditions, list(where.values()), connection))
+        cursor.execute(statement, _prepared(_preparers(model, matching), list(where.values()), connection))
         return cursor.fetchone() is not None
 
 

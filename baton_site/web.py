@@ -52,26 +52,56 @@ class RawBodyWebRequest(WebRequest):
         """daphne's handling of a response message, then, for body bytes, a send of them now (see the module
         docstring)."""
         channel = self.channel  # let go of by the request when it finishes
-        super().handle_reply(message)
-        if channel is not None and message.get("type") == "http.response.body":
-            _send_buffered(channel.transport)
+        transport = channel.transport if channel is not None else None
+        if message.get("type") != "http.response.body" or not isinstance(transport, DirectWrites):
+            super().handle_reply(message)
+            return
+        transport.holding = True
+        try:
+            super().handle_reply(message)
+        finally:
+            transport.holding = False
+        transport.send_held()
 
 
-def _send_buffered(transport: Any) -> None:
-    """Send what a plain TCP connection has buffered, as the loop does once the socket is writable.
+class DirectWrites:
+    """Mixed into the server's TCP connections: what a response writes can be sent by the request itself.
 
-    Left to the loop: a connection being closed (its last write also closes it), a TLS connection (its bytes are
-    encrypted on the way out) and anything that is not a Twisted socket connection. A send that fails leaves the
-    connection registered for writing, so the loop meets the same failure and closes the connection as usual; a
-    partial send leaves the rest to the loop."""
-    if (
-        transport is not None
-        and getattr(transport, "connected", False)
-        and not transport.disconnecting
-        and not getattr(transport, "TLS", False)
-        and hasattr(transport, "doWrite")
-    ):
-        transport.doWrite()
+    A Twisted write buffers its bytes and registers the socket with the loop for writing; the loop sends them once
+    the socket is writable and then unregisters it: two `epoll_ctl` calls and their Python layers per response.
+    While `holding`, writes only buffer; `send_held` then sends the buffer at once. The loop is only asked to
+    write what the socket did not take, or to finish a connection being closed (its last write also closes it),
+    or to meet again a send that failed, so that it closes the connection as usual. TLS connections are left
+    alone: their bytes are encrypted on the way out.
+    """
+
+    holding = False
+    _asked = False  # a write asked for the loop while holding
+    _drained = False
+
+    def startWriting(self) -> None:
+        if self.holding:
+            self._asked = True
+        else:
+            super().startWriting()  # type: ignore[misc]
+
+    def stopWriting(self) -> None:
+        self._drained = True
+        super().stopWriting()  # type: ignore[misc]
+
+    def send_held(self) -> None:
+        if not self._asked:
+            return
+        self._asked = False
+        if not self.connected:  # type: ignore[attr-defined]
+            return
+        if self.disconnecting or getattr(self, "TLS", False):  # type: ignore[attr-defined]
+            self.startWriting()
+            return
+        self._drained = False
+        failure = self.doWrite()  # type: ignore[attr-defined]
+        if failure or not self._drained:
+            self.startWriting()
 
 
 class RawBodyHTTPFactory(HTTPFactory):
@@ -189,6 +219,10 @@ class QuietServer(Server):
         self.balancer = ConnectionBalancer.from_environment()
 
     def listen_success(self, port: Any) -> None:
+        # A TCP port names the class of its connections.
+        connection = getattr(port, "transport", None)
+        if isinstance(connection, type) and hasattr(connection, "doWrite"):
+            port.transport = type("DirectConnection", (DirectWrites, connection), {})
         if self.balancer is not None and hasattr(port, "numberAccepts") and self.balancer.port is None:
             self.balancer.attach(port)
         super().listen_success(port)

@@ -245,9 +245,9 @@ def test_prepared_values_are_what_the_orm_sends(model, name, values):
             expected = field.get_db_prep_save(value, connection)
         except (TypeError, ValueError) as exc:
             with pytest.raises(type(exc)):
-                rows._prepared([field], [value], connection)
+                rows._prepared(rows._preparers(model, (name,)), [value], connection)
             continue
-        (prepared,) = rows._prepared([field], [value], connection)
+        (prepared,) = rows._prepared(rows._preparers(model, (name,)), [value], connection)
         assert type(prepared) is type(expected)
         # PostgreSQL's JSON parameters are wrappers holding the value.
         assert getattr(prepared, "obj", prepared) == getattr(expected, "obj", expected)
