@@ -166,8 +166,6 @@ class ConnectionBalancer:
                     balancer.closed()
 
         class BalancedPort(port.__class__):  # type: ignore[name-defined,misc]
-            transport = CountedConnection
-
             @property
             def numberAccepts(self) -> int:
                 return 1
@@ -177,6 +175,7 @@ class ConnectionBalancer:
                 pass  # Twisted raises it after a full batch; here a batch is one connection
 
         port.__class__ = BalancedPort
+        port.transport = CountedConnection  # on the instance, where `QuietServer` may have set its own class
         self.port = port
         self.rebalance()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import socket
@@ -153,3 +154,68 @@ def test_responses_arrive_whole_when_large_pipelined_or_closing(tmp_path):
             assert sock.recv(1) == b""
         assert server.stop(signal.SIGINT) == 0
     assert "Traceback" not in server.log()
+
+
+def _connection_owners(server_pid: int, port: int, client_ports: set[int]) -> dict[int, int]:
+    """pid -> how many of the given client connections that process (a child of the server) holds, read from
+    /proc: each server-side socket is found by its (local, remote) ports, then by its inode among each child's
+    open files."""
+    children = [
+        int(pid) for pid in filter(str.isdigit, os.listdir("/proc")) if _parent_pid(int(pid)) == server_pid
+    ]
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            next(lines)
+            for line in lines:
+                fields = line.split()
+                local, remote, inode = fields[1], fields[2], fields[9]
+                if (
+                    int(local.rsplit(":", 1)[1], 16) == port
+                    and int(remote.rsplit(":", 1)[1], 16) in client_ports
+                ):
+                    inodes.add(f"socket:[{inode}]")
+    owners = {}
+    for pid in children:
+        held = 0
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                held += os.readlink(f"/proc/{pid}/fd/{fd}") in inodes
+            except OSError:
+                continue
+        owners[pid] = held
+    return owners
+
+
+def _parent_pid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="reads sockets from Linux's /proc")
+def test_web_processes_share_a_burst_of_keep_alive_connections_evenly(tmp_path):
+    """Clients that keep their connections stay with the process that accepted them: 8 clients connecting at
+    once must end up 4 and 4 on two web processes, not wherever the first process to wake took them."""
+    with baton_server(tmp_path, "--no-worker", "--workers", "2") as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        sockets = [socket.socket() for _ in range(8)]
+        try:
+            for sock in sockets:
+                sock.settimeout(10)
+                sock.setblocking(False)
+                sock.connect_ex(("127.0.0.1", port))
+            for sock in sockets:
+                sock.setblocking(True)
+                sock.settimeout(10)
+                sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            for sock in sockets:
+                assert _read_response(sock, bytearray())[0] == 200
+            owners = _connection_owners(server.process.pid, port, {s.getsockname()[1] for s in sockets})
+        finally:
+            for sock in sockets:
+                sock.close()
+        assert sorted(owners.values()) == [4, 4], owners
+        assert server.stop(signal.SIGINT) == 0
