@@ -230,13 +230,14 @@ def _engine_call(function: Callable[..., engine.Outcome], *args: Any, **kwargs: 
 # --- Applying an engine Outcome -------------------------------------------------------------------------------
 
 
-def _context_file(execution: Execution, name: str, text: str) -> str:
-    """Write decision context (gate output, step output) into the data directory; return its path."""
-    folder = Path(settings.DATA_DIR) / "context" / execution.task_id.replace("/", "_")
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
+def _context_path(execution: Execution, name: str) -> Path:
+    """Where a decision's context (gate output, step output) is kept: the data directory's folder of the task."""
+    return Path(settings.DATA_DIR) / "context" / execution.task_id.replace("/", "_") / name
+
+
+def _write_context(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
-    return str(path)
 
 
 @dataclass
@@ -247,6 +248,9 @@ class _Changes:
     steps: list[tuple[str, dict[str, Any]]]
     events: list[Any]
     request_id: str | None
+    # A decision's context file: written by `_save` once the write goes through, so that a write that is read
+    # again and retried leaves no file behind.
+    context: tuple[Path, str] | None = None
 
 
 def _apply(execution: Execution, outcome: engine.Outcome, **options: Any) -> tuple[list[Any], str | None]:
@@ -268,7 +272,8 @@ def _changes(
     also: Sequence[str] = (),
 ) -> _Changes:
     """The execution's new column values (its state, plus the fields named in `also`), the changed steps, the
-    decision to open if asked, and the events in order; nothing is written but a decision's context file.
+    decision to open if asked (with its context file's path and text), and the events in order; nothing is
+    written.
 
     Of the state columns only those whose value changed are written: most calls change a few counters, and a
     column left out of the UPDATE leaves the indexes that hold it (`status`) untouched, one page fewer to write."""
@@ -306,9 +311,13 @@ def _changes(
     items = [(spec.topic, spec.payload) for spec in before]
     items += [(spec.topic, spec.payload) for spec in outcome.events]
     request_id = None
+    context = None
     if outcome.decision is not None:
         request_id = f"dec-{secrets.token_hex(6)}"
-        context_files = [_context_file(execution, f"{request_id}.txt", context_text)] if context_text else []
+        context_files = []
+        if context_text:
+            context = (_context_path(execution, f"{request_id}.txt"), context_text)
+            context_files.append(str(context[0]))
         needed = engine.decision_needed_event(outcome.decision, request_id, context_files)
         payload = dict(needed.payload)
         payload.update(
@@ -331,12 +340,14 @@ def _changes(
         steps=steps,
         events=events.prepare(execution.task_id, items),
         request_id=request_id,
+        context=context,
     )
 
 
 def _save(execution: Execution, changes: _Changes) -> list[Any]:
     """Write `changes` in the caller's transaction: first the execution's row, on condition that its `version`
-    is still the one read (else `_Stale`, and nothing is written), then the steps and the events."""
+    is still the one read (else `_Stale`, and nothing is written), then a decision's context file, the steps and
+    the events."""
     read = execution.version
     written = table_rows.update(
         Execution, {**changes.execution, "version": read + 1}, id=execution.pk, version=read
@@ -344,6 +355,8 @@ def _save(execution: Execution, changes: _Changes) -> list[Any]:
     if not written:
         raise _Stale(f"Execution '{execution.task_id}' was changed concurrently")
     execution.version = read + 1
+    if changes.context is not None:
+        _write_context(*changes.context)
     for step_id, values in changes.steps:
         table_rows.update(StepResult, values, execution_id=execution.pk, step_id=step_id)
     return events.publish_prepared(changes.events)

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
+from executions import services
 from executions.models import Event, Execution, GateResult, Retrospective, StepResult, UsageRecord
 from tests.executions.plans import inline_plan
 
@@ -156,3 +159,36 @@ def test_an_execution_completed_by_many_at_once_is_finalised_once():
     assert list(usage.agents_used.values_list("agent_name", "steps")) == [("backend-engineer--python", 2)]
     assert Retrospective.objects.filter(task_id=task_id).count() == 1
     assert Execution.objects.get(task_id=task_id).status == "complete"
+
+
+def test_a_failure_whose_write_is_read_again_leaves_only_the_referenced_context_file(monkeypatch):
+    """A failed step opens a decision with a context file. When another writer changes the execution between the
+    read and the write, the write is made again from a new read: the decision the client sees must name the only
+    file written."""
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        pytest.skip("an in-memory SQLite database has no unlocked reads: the write is never read again")
+    task_id = start(2)
+    prepare = services._changes
+    raced: list[int] = []
+    calls: list[str] = []
+
+    def prepare_then_race(*args, **kwargs):
+        changes = prepare(*args, **kwargs)
+        calls.append(changes.request_id or "")
+        if len(calls) == 1:  # another writer records the other step before this write goes through
+            other = threading.Thread(
+                target=lambda: raced.append(record(task_id, "0.1")(APIClient()).status_code)
+            )
+            other.start()
+            other.join()
+        return changes
+
+    monkeypatch.setattr(services, "_changes", prepare_then_race)
+    response = record(task_id, "0.0", "failed")(APIClient())
+
+    assert (response.status_code, raced) == (200, [200])
+    assert len(calls) == 3  # the failure, the other step's completion, the failure again from a new read
+    (decision,) = APIClient().get("/api/v1/decisions", {"task_id": task_id}).json()["decisions"]
+    folder = Path(settings.DATA_DIR) / "context" / task_id
+    assert sorted(str(path) for path in folder.iterdir()) == decision["context_files"]
+    assert len(decision["context_files"]) == 1
