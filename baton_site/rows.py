@@ -382,9 +382,8 @@ def lock(model: type[models.Model], *, using: str = "default", **where: Any) -> 
     connection = connections[using]
     quote = connection.ops.quote_name
     matching = tuple(where)
-    statement = (
-        f"SELECT 1 FROM {quote(model._meta.db_table)} WHERE {_equal(_fields(model, matching), connection)}"  # noqa: S608
-    )
+    conditions = _equal(_fields(model, matching), connection)
+    statement = f"SELECT 1 FROM {quote(model._meta.db_table)} WHERE {conditions}"  # noqa: S608
     if connection.features.has_select_for_update:
         statement += " FOR UPDATE"
     with connection.cursor() as cursor:
